@@ -1,0 +1,32 @@
+// x86vmx command line: run · bench (debug and migrate arrive with their issues).
+import { runCommand, RUN_USAGE, EXIT_USAGE } from './run.ts';
+import { benchCommand } from './bench.ts';
+import { UsageError } from './args.ts';
+
+const USAGE = `x86vmx — x86-64 emulator with VMX, EPT and SPP
+
+commands:
+  ${RUN_USAGE.replace(/\n/g, '\n  ')}
+  x86vmx bench [--json FILE]
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'run': return runCommand(rest);
+      case 'bench': return benchCommand(rest);
+      case undefined: case 'help': case '--help': case '-h':
+        process.stdout.write(USAGE); return cmd === undefined ? EXIT_USAGE : 0;
+      default: throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) { process.stderr.write(`x86vmx: ${e.message}\n`); return EXIT_USAGE; }
+    throw e;
+  }
+}
+
+// Run directly with tsx (npm start / npm run bench).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}

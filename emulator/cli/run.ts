@@ -1,0 +1,82 @@
+// `x86vmx run IMAGE`: boot an image, stream its serial output to stdout, exit with its status.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Machine, STOP_NAMES, type RunResult } from '../machine/machine.ts';
+import { StopReason } from '../cpu/state.ts';
+import { ImageError, describeImage } from '../loader/index.ts';
+import { parseArgs, intFlag, UsageError } from './args.ts';
+
+/** Process exit codes for runs that did not end through the debug-exit port. */
+export const EXIT_USAGE = 2, EXIT_TRIPLE_FAULT = 120, EXIT_INSN_LIMIT = 121, EXIT_HALTED = 122, EXIT_EMULATOR_ERROR = 123, EXIT_BAD_IMAGE = 124;
+
+export const RUN_USAGE = `usage: x86vmx run IMAGE [--memory MiB] [--max-insns N] [--stats] [--json FILE]
+                  [--flat ADDR [--mode real16|long64]] [--cmdline STRING]`;
+
+export function runCommand(argv: string[]): number {
+  const p = parseArgs(argv, new Set(['memory', 'max-insns', 'json', 'flat', 'mode', 'cmdline']), new Set(['stats']));
+  if (p.positional.length !== 1) throw new UsageError(RUN_USAGE);
+  const path = p.positional[0];
+  const memoryMiB = intFlag(p, 'memory', 64, 2, 3072);
+  const maxInsns = p.flags.has('max-insns') ? intFlag(p, 'max-insns', 0, 1) : Infinity;
+  let bytes: Uint8Array;
+  try { bytes = readFileSync(path); } catch (e) {
+    process.stderr.write(`x86vmx: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    return EXIT_BAD_IMAGE;
+  }
+  const m = new Machine({ memoryMiB });
+  try {
+    const mode = p.flags.get('mode');
+    if (mode !== undefined && mode !== 'real16' && mode !== 'long64') throw new UsageError('--mode must be real16 or long64');
+    m.load(bytes, {
+      flatAddress: p.flags.has('flat') ? intFlag(p, 'flat', 0, 0) : undefined,
+      flatMode: mode as 'real16' | 'long64' | undefined,
+      cmdline: p.flags.get('cmdline') as string | undefined,
+    });
+  } catch (e) {
+    if (e instanceof ImageError) {
+      process.stderr.write(`x86vmx: ${path}: ${e.message}\n`);
+      return EXIT_BAD_IMAGE;
+    }
+    throw e;
+  }
+  const r = m.run(maxInsns);
+  if (p.flags.has('stats')) printStats(m, r, path, bytes);
+  const json = p.flags.get('json');
+  if (typeof json === 'string') {
+    writeFileSync(json, JSON.stringify({
+      instructions: r.instructions, seconds: r.seconds, mips: r.instructions / r.seconds / 1e6,
+      exit: { reason: STOP_NAMES[r.reason], status: r.exitStatus, message: r.message },
+    }, null, 2) + '\n');
+  }
+  return exitCodeOf(r);
+}
+
+export function exitCodeOf(r: RunResult): number {
+  switch (r.reason) {
+    case StopReason.Exit: return r.exitStatus;
+    case StopReason.TripleFault: process.stderr.write(`x86vmx: ${r.message}\n`); return EXIT_TRIPLE_FAULT;
+    case StopReason.InsnLimit: process.stderr.write(`x86vmx: instruction limit reached after ${r.instructions} instructions\n`); return EXIT_INSN_LIMIT;
+    case StopReason.Halted: process.stderr.write(`x86vmx: guest halted forever: ${r.message}\n`); return EXIT_HALTED;
+    default: process.stderr.write(`x86vmx: ${r.message || STOP_NAMES[r.reason]}\n`); return EXIT_EMULATOR_ERROR;
+  }
+}
+
+function printStats(m: Machine, r: RunResult, path: string, bytes: Uint8Array): void {
+  const c = m.cpu;
+  const lines = [
+    `--- x86vmx run statistics: ${path} (${describeImage(bytes)})`,
+    `stop:          ${STOP_NAMES[r.reason]}${r.exitStatus >= 0 ? ` (status ${r.exitStatus})` : ''}`,
+    `instructions:  ${r.instructions}`,
+    `virtual time:  ${(r.ticks / 1e6).toFixed(3)} ms (${r.ticks} ticks)`,
+    `host time:     ${r.seconds.toFixed(3)} s`,
+    `speed:         ${(r.instructions / r.seconds / 1e6).toFixed(2)} MIPS`,
+    `decodes:       ${c.decodeCount}`,
+    `interrupts:    ${c.interruptCount}`,
+    `TLB flushes:   ${c.tlb.flushes}`,
+  ];
+  const exc = [...c.exceptionCounts].map((n, v) => [v, n] as const).filter(([, n]) => n > 0);
+  lines.push(`exceptions:    ${exc.length ? exc.map(([v, n]) => `#${v}:${n}`).join(' ') : 'none'}`);
+  const uds = [...c.udCounts.entries()].sort((a, b) => b[1] - a[1]);
+  lines.push(`#UD by opcode: ${uds.length ? uds.map(([k, n]) => `${k}:${n}`).join(', ') : 'none'}`);
+  if (m.io.unclaimedAccesses) lines.push(`unclaimed I/O: ${m.io.unclaimedAccesses}`);
+  process.stderr.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,79 @@
+// The run loop: fetch (decoded-instruction cache), execute, retire; events (timers, interrupts,
+// HLT) are handled only at instruction boundaries when `checkEvents` is set or a deadline passes.
+// Time is instructions: each retired instruction is one tick of the 1 GHz virtual clock.
+import { Cpu, StopReason } from './state.ts';
+import { fetchDecode } from './decoder.ts';
+import { FAULT } from './fault.ts';
+import { deliverException, acceptInterrupt } from './interrupts.ts';
+
+/** How many instructions run between checks of the stop flag when nothing else is pending. */
+const SLICE = 65536;
+
+export interface RunHooks {
+  /** Bring timers up to c.now() and return the next deadline (absolute ticks, or Infinity). */
+  onDeadline(c: Cpu): number;
+}
+
+/** Execute exactly one instruction (or deliver one pending event). Used by the debugger and tests. */
+export function step(c: Cpu): void {
+  if (c.checkEvents) {
+    c.checkEvents = false;
+    if (acceptInterrupt(c)) return;
+  }
+  try {
+    const ins = fetchDecode(c);
+    c.nextRip = c.rip + ins.len;
+    ins.exec(c, ins);
+    c.rip = c.nextRip;
+    c.icount++;
+  } catch (e) {
+    if (e !== FAULT) throw e;
+    deliverException(c);
+  }
+}
+
+/**
+ * Run until something stops the CPU (c.stop), or `limit` instructions have retired in total.
+ * Returns the stop reason; the CPU can be resumed by calling run again after clearing c.stop.
+ */
+export function run(c: Cpu, hooks: RunHooks, limit = Infinity): StopReason {
+  c.stop = StopReason.None;
+  while (c.stop === StopReason.None) {
+    if (c.checkEvents || c.halted || c.now() >= c.deadline) {
+      // Devices may have been re-programmed by I/O: bring them up to date and re-read the deadline.
+      c.deadline = hooks.onDeadline(c);
+      c.checkEvents = false;
+      acceptInterrupt(c);
+      if (c.stop !== StopReason.None) break;
+      if (c.icount < c.inhibitUntil) c.checkEvents = true; // re-check after the shadow ends
+      if (c.halted) {
+        // Nothing to do until the next timer event: skip virtual time forward (HLT).
+        if (c.deadline === Infinity) {
+          c.stop = StopReason.Halted;
+          c.stopMessage = `HLT with no timer armed${(c.flags & 0x200) ? '' : ' and interrupts disabled'} at RIP 0x${c.rip.toString(16)}`;
+          break;
+        }
+        if (c.deadline > c.now()) c.haltTicks += c.deadline - c.now();
+        c.checkEvents = true;
+        continue;
+      }
+    }
+    if (c.icount >= limit) { c.stop = StopReason.InsnLimit; break; }
+    let n = Math.min(SLICE, c.deadline - c.now(), limit - c.icount);
+    if (c.checkEvents) n = 1;
+    try {
+      while (n-- > 0) {
+        const ins = fetchDecode(c);
+        c.nextRip = c.rip + ins.len;
+        ins.exec(c, ins);
+        c.rip = c.nextRip;
+        c.icount++;
+        if (c.checkEvents) break;
+      }
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      deliverException(c);
+    }
+  }
+  return c.stop;
+}

@@ -1,0 +1,2 @@
+// Family not implemented yet: its opcodes decode to #UD.
+export {};
