@@ -27,6 +27,7 @@ export function setEventInterceptor(f: typeof eventInterceptor): void { eventInt
 export function deliverException(c: Cpu): void {
   let vec = c.excVector, hasCode = c.excHasCode, code = c.excCode;
   c.excVector = -1;
+  let chain = excName(vec, hasCode, code);
   for (let attempt = 0; ; attempt++) {
     if (vec >= 0 && vec < 32) c.exceptionCounts[vec]++;
     if (vec === PF) c.cr2 = c.pfAddr;
@@ -37,19 +38,21 @@ export function deliverException(c: Cpu): void {
       if (e !== FAULT) throw e;
       const second = c.excVector;
       c.excVector = -1;
+      chain += ` -> ${excName(second, c.excHasCode, c.excCode)}`;
       if (vec === DF) {
         c.stop = StopReason.TripleFault;
-        c.stopMessage = `triple fault: exception ${second} while delivering #DF at RIP 0x${c.rip.toString(16)}`;
+        c.stopMessage = `triple fault at RIP 0x${c.rip.toString(16)}: ${chain} while delivering #DF`;
         return;
       }
       if ((contributory(vec) && contributory(second)) || (vec === PF && (second === PF || contributory(second)))) {
         vec = DF; hasCode = true; code = 0;
+        chain += ' => #DF';
       } else {
         vec = second; hasCode = c.excHasCode; code = c.excCode;
       }
       if (attempt > 8) {
         c.stop = StopReason.TripleFault;
-        c.stopMessage = `triple fault: unrecoverable exception loop at RIP 0x${c.rip.toString(16)}`;
+        c.stopMessage = `triple fault: unrecoverable exception loop at RIP 0x${c.rip.toString(16)}: ${chain}`;
         return;
       }
     }
@@ -217,6 +220,12 @@ function tssRead64(c: Cpu, a: number): number {
   if (a + 7 > c.segBase[TR] + c.segLimit[TR]) raise(c, TS, c.segSel[TR] & 0xfffc);
   const lo = rdSys64(c, a);
   return c.tmpHi * TWO32 + (lo >>> 0);
+}
+
+const EXC_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', '#9', '#TS', '#NP', '#SS', '#GP', '#PF', '#15', '#MF', '#AC', '#MC', '#XM'];
+function excName(v: number, hasCode: boolean, code: number): string {
+  const n = v >= 0 && v < EXC_NAMES.length ? EXC_NAMES[v] : `vector ${v}`;
+  return hasCode ? `${n}(0x${code.toString(16)})` : n;
 }
 
 export function lo64(v: number): number { return (v % TWO32) | 0; }

@@ -1,0 +1,29 @@
+// Every committed test guest boots and exits 0 (issue #2, "must show" 2). Output checked where it is fixed.
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { Machine, BufferedSerial } from '../emulator/machine/machine.ts';
+import { StopReason } from '../emulator/cpu/state.ts';
+
+function boot(name: string, maxInsns = 50_000_000) {
+  const serial = new BufferedSerial();
+  const m = new Machine({ memoryMiB: 64, serial });
+  m.load(readFileSync(`guest-images/build/${name}`));
+  const r = m.run(maxInsns);
+  return { r, out: serial.text(), m };
+}
+
+describe('test guests', () => {
+  it('hello.elf prints the greeting and exits 0', () => {
+    const { r, out } = boot('hello.elf');
+    expect(out).toBe('Hello from x86vmx\n');
+    expect(r.reason).toBe(StopReason.Exit);
+    expect(r.exitStatus).toBe(0);
+  });
+  for (const name of ['boot32to64.elf', 'exceptions.elf', 'paging.elf', 'timer.elf', 'smc.elf']) {
+    it(`${name} passes all its checks and exits 0`, () => {
+      const { r, out } = boot(name);
+      expect(out).not.toMatch(/FAIL/);
+      expect({ reason: r.reason, status: r.exitStatus, message: r.message }).toEqual({ reason: StopReason.Exit, status: 0, message: 'guest exit status 0' });
+    });
+  }
+});
