@@ -245,11 +245,22 @@ export function opName(op: number): string {
 }
 
 /**
- * Fetch and decode the instruction at CS:RIP, using the decoded-instruction cache keyed by the
- * physical address of its first byte. Instructions that cross a page or live outside RAM are
- * decoded every time.
+ * Fetch and decode the instruction at CS:RIP. Fast path: RIP is in the current code page (whose
+ * translation is kept until a TLB flush, a mode/CPL change or a write to the frame) and the
+ * instruction there is already decoded for this mode.
  */
 export function fetchDecode(c: Cpu): Insn {
+  const lin = c.mode === MODE_LONG64 ? c.rip : c.rip + c.segBase[CS];
+  const off = lin - c.fetchLin;
+  if (off >= 0 && off < 4096) {
+    const ins = c.fetchPage[off];
+    if (ins !== undefined && ins.mode === c.mode) return ins;
+  }
+  return fetchSlow(c);
+}
+
+/** Translate CS:RIP, look the instruction up in the per-frame cache, or decode and cache it. */
+function fetchSlow(c: Cpu): Insn {
   const lin = c.mode === MODE_LONG64 ? c.rip : (c.segBase[CS] + c.rip) % 4294967296;
   const off = lin & 0xfff;
   const vpn = (lin - off) / 4096;
@@ -258,10 +269,12 @@ export function fetchDecode(c: Cpu): Insn {
   let pa: number;
   if (t.vpn[ti] === vpn && (t.perm[ti] & c.accX) !== 0) pa = t.page[ti] + off;
   else pa = translate(c, lin, ACC_EXEC, c.cpl === 3);
-  if (pa < c.ramSize) {
-    const frame = pa >>> 12;
-    const page = c.icache[frame];
+  let page: (Insn | undefined)[] | undefined;
+  const frame = pa < c.ramSize ? Math.floor(pa / 4096) : -1;
+  if (frame >= 0) {
+    page = c.icache[frame];
     if (page !== undefined) {
+      c.fetchLin = lin - off; c.fetchFrame = frame; c.fetchPage = page;
       const hit = page[off];
       if (hit !== undefined && hit.mode === c.mode) return hit;
     }
@@ -271,15 +284,15 @@ export function fetchDecode(c: Cpu): Insn {
   const ins = decodeOne(c, c.mode);
   ins.len = dCount;
   c.decodeCount++;
-  if (!dCrossed && pa < c.ramSize) {
-    const frame = pa >>> 12;
-    let page = c.icache[frame];
+  if (!dCrossed && frame >= 0) {
+    page = c.icache[frame];
     if (page === undefined) {
       page = new Array(4096);
       (c.icache as (Insn | undefined)[][])[frame] = page;
       c.mem.codeFrames[frame] = 1;
     }
     page[off] = ins;
+    c.fetchLin = lin - off; c.fetchFrame = frame; c.fetchPage = page;
   }
   return ins;
 }

@@ -95,6 +95,7 @@ export function loadDataSeg(c: Cpu, seg: number, sel: number): void {
 /** Recompute mode, CPL, default sizes and TLB permission selectors after CR0/EFER/CS/SS changes. */
 export function updateMode(c: Cpu): void {
   const csAttr = c.segAttr[CS];
+  c.fetchLin = NaN; // CPL or mode may change what a fetch may see
   if ((c.cr0 & CR0_PE) === 0) {
     c.mode = MODE_REAL; c.codeSize = 16; c.cpl = 0;
   } else if (c.flags & RFLAGS_VM) {

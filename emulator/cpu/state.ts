@@ -114,6 +114,10 @@ export class Cpu {
   tmpHi = 0;
 
   readonly tlb: Tlb;
+  /** Fetch fast path: linear address of the current code page (NaN = none), its frame and decoded-instruction array. */
+  fetchLin = NaN;
+  fetchFrame = -1;
+  fetchPage: (Insn | undefined)[] = [];
   /** Decoded-instruction cache: per physical 4 KiB frame, an array indexed by offset. */
   readonly icache: (Insn | undefined)[][] | (undefined)[];
   readonly mem: PhysicalMemory;
@@ -147,16 +151,19 @@ export class Cpu {
     this.ramSize = mem.ramSize;
     this.io = io;
     this.tlb = new Tlb();
+    this.tlb.onFlush = () => { this.fetchLin = NaN; };
     this.icache = new Array(mem.ramSize / 4096);
     mem.onCodeWrite = (frame) => { this.invalidateCodeFrame(frame); };
   }
 
   invalidateCodeFrame(frame: number): void {
+    if (frame === this.fetchFrame) this.fetchLin = NaN;
     (this.icache as unknown[])[frame] = undefined;
     this.mem.codeFrames[frame] = 0;
   }
 
   flushDecodeCache(): void {
+    this.fetchLin = NaN;
     (this.icache as unknown[]).fill(undefined);
     this.mem.codeFrames.fill(0);
   }

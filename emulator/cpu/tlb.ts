@@ -25,6 +25,8 @@ export class Tlb {
   readonly sppMask = new Int32Array(TLB_SIZE);
   largeCached = false;
   flushes = 0;
+  /** Called on every flush (the CPU drops its cached code-page translation). */
+  onFlush: () => void = () => {};
 
   fill(vpn: number, page: number, perm: number, sppMask: number): void {
     const i = vpn & TLB_MASK;
@@ -36,6 +38,7 @@ export class Tlb {
   }
 
   flushAll(): void {
+    this.onFlush();
     this.vpn.fill(NaN);
     this.largeCached = false;
     this.flushes++;
@@ -43,6 +46,7 @@ export class Tlb {
 
   /** MOV to CR3 without PCID: drop all but global entries (SDM Vol. 3A 4.10.4.1). */
   flushNonGlobal(): void {
+    this.onFlush();
     const v = this.vpn, p = this.perm;
     for (let i = 0; i < TLB_SIZE; i++) if ((p[i] & P_GLOBAL) === 0) v[i] = NaN;
     this.flushes++;
@@ -50,6 +54,7 @@ export class Tlb {
 
   /** INVLPG: entries for the page containing the address, including global ones. */
   flushPage(vpn: number): void {
+    this.onFlush();
     const i = vpn & TLB_MASK;
     if (this.vpn[i] === vpn) this.vpn[i] = NaN;
     if (this.largeCached) {
