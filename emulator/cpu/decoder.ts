@@ -253,14 +253,14 @@ export function fetchDecode(c: Cpu): Insn {
   const lin = c.mode === MODE_LONG64 ? c.rip : c.rip + c.segBase[CS];
   const off = lin - c.fetchLin;
   if (off >= 0 && off < 4096) {
-    const ins = c.fetchPage[off];
+    const ins = c.fetchPage[off | 0];
     if (ins !== undefined && ins.mode === c.mode) return ins;
   }
   return fetchSlow(c);
 }
 
 /** Translate CS:RIP, look the instruction up in the per-frame cache, or decode and cache it. */
-function fetchSlow(c: Cpu): Insn {
+export function fetchSlow(c: Cpu): Insn {
   const lin = c.mode === MODE_LONG64 ? c.rip : (c.segBase[CS] + c.rip) % 4294967296;
   const off = lin & 0xfff;
   const vpn = (lin - off) / 4096;

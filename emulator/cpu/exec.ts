@@ -2,12 +2,14 @@
 // HLT) are handled only at instruction boundaries when `checkEvents` is set or a deadline passes.
 // Time is instructions: each retired instruction is one tick of the 1 GHz virtual clock.
 import { Cpu, StopReason } from './state.ts';
-import { fetchDecode } from './decoder.ts';
+import { fetchDecode, fetchSlow } from './decoder.ts';
+import type { Insn } from './insn.ts';
 import { FAULT } from './fault.ts';
 import { deliverException, acceptInterrupt } from './interrupts.ts';
 
 /** How many instructions run between checks of the stop flag when nothing else is pending. */
 const SLICE = 65536;
+const LONG64 = 3; // MODE_LONG64, local so the JIT folds it
 
 export interface RunHooks {
   /** Bring timers up to c.now() and return the next deadline (absolute ticks, or Infinity). */
@@ -63,8 +65,15 @@ export function run(c: Cpu, hooks: RunHooks, limit = Infinity): StopReason {
     if (c.checkEvents) n = 1;
     try {
       while (n-- > 0) {
-        const ins = fetchDecode(c);
-        c.nextRip = c.rip + ins.len;
+        // Fetch fast path (fetchDecode, inlined by hand: the call alone costs more than a handler).
+        const rip = c.rip;
+        const off = (c.mode === LONG64 ? rip : rip + c.segBase[1]) - c.fetchLin;
+        let ins: Insn | undefined;
+        if (off >= 0 && off < 4096) {
+          ins = c.fetchPage[off | 0];
+          if (ins === undefined || ins.mode !== c.mode) ins = fetchSlow(c);
+        } else ins = fetchSlow(c);
+        c.nextRip = rip + ins.len;
         ins.exec(c, ins);
         c.rip = c.nextRip;
         c.icount++;
