@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# build.sh [OUTDIR] - rebuild every x86vmx guest image from guest-images/src into OUTDIR
+# (default: guest-images/build). Needs gcc (as C preprocessor + assembler driver), GNU ld and
+# objcopy (binutils). Deterministic: same sources and toolchain -> byte-identical outputs, in any
+# OUTDIR, however often it is run (no build ids, no timestamps, no absolute paths: every tool runs
+# from src/ with relative file names; objects go to a temporary directory).
+#
+# Outputs:
+#   hello.elf exceptions.elf paging.elf timer.elf smc.elf bench-xorshift.elf   ELF64, direct boot
+#   boot32to64.elf                                                            ELF32, multiboot v1
+#   bench-xorshift.expected   expected serial output of bench-xorshift.elf, produced by the
+#                             independent C reference src/bench-xorshift-ref.c (built for the host
+#                             and run; skipped with a warning if the host cannot run it)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC="$HERE/src"
+OUT="${1:-$HERE/build}"
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+CC=${CC:-gcc}
+LD=${LD:-ld}
+OBJCOPY=${OBJCOPY:-objcopy}
+HOSTCC=${HOSTCC:-$CC}
+export LC_ALL=C
+export SOURCE_DATE_EPOCH=0
+
+for tool in "$CC" "$LD" "$OBJCOPY"; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "build.sh: $tool not found" >&2; exit 1; }
+done
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+cd "$SRC"
+
+# .S -> .o : C preprocessor (for lib/defs.h) then GNU as, 64-bit object format for everything
+# (boot32to64's 32-bit code is assembled under .code32 in the same object format).
+ASFLAGS=(-c -m64 -nostdlib -ffreestanding -I. -Ilib -Wa,--noexecstack -Wa,--64)
+assemble() { # src obj
+    "$CC" "${ASFLAGS[@]}" "$1" -o "$2"
+}
+
+LDFLAGS=(-m elf_x86_64 -nostdlib -static --build-id=none -z max-page-size=0x1000
+         -z noexecstack --no-warn-rwx-segments --sort-section=name)
+
+LIB=(start64 serial exit check idt exc gdt pt serial32)
+for l in "${LIB[@]}"; do
+    assemble "lib/$l.S" "$TMP/lib_$l.o"
+done
+libobjs() { for l in "$@"; do printf '%s\n' "$TMP/lib_$l.o"; done; }
+
+link64() { # image lib...
+    local image=$1; shift
+    assemble "$image.S" "$TMP/$image.o"
+    # shellcheck disable=SC2046
+    "$LD" "${LDFLAGS[@]}" -T link64.ld -o "$OUT/$image.elf" "$TMP/$image.o" $(libobjs "$@")
+}
+
+# hello is self-contained on purpose (see src/hello.S).
+assemble hello.S "$TMP/hello.o"
+"$LD" "${LDFLAGS[@]}" -T link64.ld -o "$OUT/hello.elf" "$TMP/hello.o"
+
+link64 exceptions     start64 serial exit check idt exc gdt pt
+link64 paging         start64 serial exit check idt exc gdt pt
+link64 timer          start64 serial exit check idt exc
+link64 smc            start64 serial exit check idt exc pt
+link64 bench-xorshift start64 serial exit
+
+# boot32to64: link as ELF64 with link32.ld, then convert to ELF32 i386 (multiboot v1 loaders
+# take ELF32 only). All its addresses are below 4 GiB, so nothing is lost in the conversion.
+assemble boot32to64.S "$TMP/boot32to64.o"
+# shellcheck disable=SC2046
+"$LD" "${LDFLAGS[@]}" -T link32.ld -o "$TMP/boot32to64.elf64" "$TMP/boot32to64.o" \
+    $(libobjs serial32 serial exit check)
+"$OBJCOPY" -O elf32-i386 "$TMP/boot32to64.elf64" "$OUT/boot32to64.elf"
+
+# Expected output of bench-xorshift.elf, from the independent C reference.
+if "$HOSTCC" -O2 -std=c99 -Wall -Wextra -o "$TMP/bench-xorshift-ref" bench-xorshift-ref.c 2>"$TMP/ref.log" \
+   && "$TMP/bench-xorshift-ref" > "$TMP/bench-xorshift.expected"; then
+    cp "$TMP/bench-xorshift.expected" "$OUT/bench-xorshift.expected"
+else
+    echo "build.sh: warning: could not build/run the C reference; bench-xorshift.expected not updated" >&2
+    cat "$TMP/ref.log" >&2 || true
+fi
+
+echo "build.sh: built $(cd "$OUT" && ls *.elf | tr '\n' ' ')in $OUT"
