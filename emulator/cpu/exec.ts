@@ -1,11 +1,12 @@
 // The run loop: fetch (decoded-instruction cache), execute, retire; events (timers, interrupts,
 // HLT) are handled only at instruction boundaries when `checkEvents` is set or a deadline passes.
 // Time is instructions: each retired instruction is one tick of the 1 GHz virtual clock.
-import { Cpu, StopReason } from './state.ts';
+import { Cpu, StopReason, TF } from './state.ts';
 import { fetchDecode, fetchSlow } from './decoder.ts';
 import type { Insn } from './insn.ts';
 import { FAULT } from './fault.ts';
-import { deliverException, acceptInterrupt } from './interrupts.ts';
+import { deliverException, acceptInterrupt, deliverEvent, EV_EXCEPTION } from './interrupts.ts';
+import { DB } from './fault.ts';
 
 /** How many instructions run between checks of the stop flag when nothing else is pending. */
 const SLICE = 65536;
@@ -18,16 +19,35 @@ export interface RunHooks {
 
 /** Execute exactly one instruction (or deliver one pending event). Used by the debugger and tests. */
 export function step(c: Cpu): void {
-  if (c.checkEvents) {
+  if (c.checkEvents || c.halted) {
     c.checkEvents = false;
     if (acceptInterrupt(c)) return;
+    if (c.icount < c.inhibitUntil) c.checkEvents = true; // re-check once the STI / MOV SS shadow ends (as run does)
+    if (c.halted) return; // HLT: nothing executes until an interrupt is accepted
   }
+  const tf = (c.flags & TF) !== 0, ev = c.eventCount;
   try {
     const ins = fetchDecode(c);
     c.nextRip = c.rip + ins.len;
     ins.exec(c, ins);
     c.rip = c.nextRip;
     c.icount++;
+    if (tf && c.eventCount === ev) singleStepTrap(c);
+  } catch (e) {
+    if (e !== FAULT) throw e;
+    deliverException(c);
+  }
+}
+
+/**
+ * Single-step trap: an instruction that began with RFLAGS.TF = 1 and completed without delivering
+ * an event is followed by #DB with DR6.BS set (SDM Vol. 3A 18.3.1.4). RIP is already the next one.
+ */
+function singleStepTrap(c: Cpu): void {
+  c.dr[6] = (c.dr[6] | 0x4000) >>> 0;
+  c.nextRip = c.rip;
+  try {
+    deliverEvent(c, DB, EV_EXCEPTION, false, 0);
   } catch (e) {
     if (e !== FAULT) throw e;
     deliverException(c);
@@ -62,7 +82,9 @@ export function run(c: Cpu, hooks: RunHooks, limit = Infinity): StopReason {
     }
     if (c.icount >= limit) { c.stop = StopReason.InsnLimit; break; }
     let n = Math.min(SLICE, c.deadline - c.now(), limit - c.icount);
-    if (c.checkEvents) n = 1;
+    const tf = (c.flags & TF) !== 0;
+    if (c.checkEvents || tf) n = 1;
+    const ev = c.eventCount, i0 = c.icount;
     try {
       while (n-- > 0) {
         // Fetch fast path (fetchDecode, inlined by hand: the call alone costs more than a handler).
@@ -79,6 +101,7 @@ export function run(c: Cpu, hooks: RunHooks, limit = Infinity): StopReason {
         c.icount++;
         if (c.checkEvents) break;
       }
+      if (tf && c.eventCount === ev && c.icount !== i0) singleStepTrap(c);
     } catch (e) {
       if (e !== FAULT) throw e;
       deliverException(c);

@@ -70,6 +70,7 @@ export function deliverEvent(c: Cpu, vec: number, kind: number, hasCode: boolean
   const retRip = soft ? c.nextRip : c.rip;
   const ext = kind === EV_EXTERNAL || kind === EV_EXCEPTION ? 1 : 0;
   if (kind === EV_EXTERNAL) c.interruptCount++;
+  c.eventCount++;
   c.halted = false;
   if ((c.cr0 & CR0_PE) === 0) return deliverReal(c, vec, retRip);
   if (c.efer & EFER_LMA) return deliverLong(c, vec, soft, ext, hasCode, code, retRip);
@@ -186,14 +187,15 @@ function deliverLong(c: Cpu, vec: number, soft: boolean, ext: number, hasCode: b
   let rsp: number;
   const tss = c.segBase[TR];
   if (ist !== 0) {
-    rsp = tssRead64(c, tss + 0x24 + (ist - 1) * 8);
+    rsp = tssRead64(c, tss + 0x24 + (ist - 1) * 8, ext);
   } else if (newCpl < c.cpl) {
-    rsp = tssRead64(c, tss + 4 + newCpl * 8);
+    rsp = tssRead64(c, tss + 4 + newCpl * 8, ext);
   } else {
     rsp = c.getReg64(RSP);
   }
   rsp = rsp - (((rsp % 16) + 16) % 16); // aligned to 16 bytes (SDM Vol. 3A 6.14.2)
-  if (rsp - 48 < -140737488355328 || rsp >= 140737488355328 + 48) raise(c, SSV, ext);
+  // The whole frame [rsp - size, rsp) must be canonical, else #SS(EXT).
+  if (rsp - (hasCode ? 48 : 40) < -140737488355328 || rsp > 140737488355328) raise(c, SSV, ext);
   let sp = rsp;
   const put = (vlo: number, vhi: number) => { sp -= 8; wrSys64(c, sp, vlo, vhi); };
   put(oldSs, 0);
@@ -216,8 +218,9 @@ function deliverLong(c: Cpu, vec: number, soft: boolean, ext: number, hasCode: b
   if (c.mode !== MODE_LONG64) raise(c, GP, 0);
 }
 
-function tssRead64(c: Cpu, a: number): number {
-  if (a + 7 > c.segBase[TR] + c.segLimit[TR]) raise(c, TS, c.segSel[TR] & 0xfffc);
+function tssRead64(c: Cpu, a: number, ext: number): number {
+  // #TS(error_code(current TSS selector, 0, EXT)) (SDM Vol. 2A INT n, IA-32e mode).
+  if (a + 7 > c.segBase[TR] + c.segLimit[TR]) raise(c, TS, (c.segSel[TR] & 0xfffc) + ext);
   const lo = rdSys64(c, a);
   return c.tmpHi * TWO32 + (lo >>> 0);
 }

@@ -71,6 +71,8 @@ export class Cpu {
   kernelGsBase = 0;
   sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
   tscAux = 0;
+  /** IA32_TSC = now() + tscOffset (a WRMSR to IA32_TSC sets the offset; msr.ts). */
+  tscOffset = 0;
   patLo = 0x00070406; patHi = 0x00070406;
   miscEnable = 1; // fast strings
   featureControl = 0;
@@ -130,6 +132,8 @@ export class Cpu {
   readonly udCounts = new Map<string, number>();
   exceptionCounts = new Float64Array(32);
   interruptCount = 0;
+  /** Events delivered through the IDT/IVT (exceptions, interrupts, INT n). */
+  eventCount = 0;
   decodeCount = 0;
 
   /** Guest-physical → host-physical when EPT is active (vmx/); null means identity. */

@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { makeCpu, installIdt64, CODE } from '../helpers/cpu-harness.ts';
 import { step } from '../../emulator/cpu/exec.ts';
 import { StopReason, RSP } from '../../emulator/cpu/state.ts';
+import { updateMode } from '../../emulator/cpu/segments.ts';
 
 const SEQUENCES = 100_000;
 const STEPS = 6;
@@ -24,7 +25,7 @@ describe('random code fuzz (64-bit mode)', () => {
     installIdt64(h, 0x8000, handlers);
     mem.u8[0x90000] = 0xf4;
     const low = mem.u8.slice(0, 0x10000); // GDT, page tables, IDT: restored before every sequence
-    const saved = { cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer, seg: [...cpu.segAttr], sel: [...cpu.segSel] };
+    const saved = { cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4, efer: cpu.efer, seg: [...cpu.segAttr], sel: [...cpu.segSel], lim: [...cpu.segLimit] };
     const rnd = xorshift32(0x5eed1234);
     const code = new Uint8Array(32);
     let exceptions = 0, retired = 0;
@@ -37,12 +38,14 @@ describe('random code fuzz (64-bit mode)', () => {
       cpu.flushDecodeCache();
       cpu.tlb.flushAll();
       cpu.cr0 = saved.cr0; cpu.cr3 = saved.cr3; cpu.cr4 = saved.cr4; cpu.efer = saved.efer;
-      saved.seg.forEach((a, k) => { cpu.segAttr[k] = a; cpu.segSel[k] = saved.sel[k]; cpu.segBase[k] = 0; });
+      saved.seg.forEach((a, k) => { cpu.segAttr[k] = a; cpu.segSel[k] = saved.sel[k]; cpu.segBase[k] = 0; cpu.segLimit[k] = saved.lim[k]; });
+      cpu.inhibitUntil = -1; cpu.mxcsr = 0x1f80; cpu.dr.fill(0);
       cpu.idtBase = 0x8000; cpu.idtLimit = 4095; cpu.gdtBase = 0x500; cpu.gdtLimit = 31;
       for (let r = 0; r < 16; r++) { cpu.rl[r] = rnd() | 0; cpu.rh[r] = (r & 1) ? 0 : (rnd() | 0); }
       cpu.rl[RSP] = 0x70000; cpu.rh[RSP] = 0;
       cpu.flags = 2; cpu.halted = false; cpu.stop = StopReason.None;
       cpu.rip = CODE;
+      updateMode(cpu);
       const before = cpu.exceptionCounts.reduce((a, b) => a + b, 0);
       for (let s = 0; s < STEPS && cpu.stop === StopReason.None && !cpu.halted; s++) {
         const i0 = cpu.icount;

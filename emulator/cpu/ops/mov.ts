@@ -7,7 +7,7 @@ import { get8, set8, set16, set32 } from '../regs.ts';
 import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64 } from '../memaccess.ts';
 import { cond, getArith, setArith } from '../flags.ts';
 import { loadDataSeg } from '../segments.ts';
-import { ud } from '../fault.ts';
+import { ud, gp0 } from '../fault.ts';
 import { readE, writeE } from './operands.ts';
 
 const TWO32 = 4294967296;
@@ -46,7 +46,7 @@ const movRIw: Handler = (c, i) => set16(c, i.rm, i.imm);
 const movRId: Handler = (c, i) => { c.rl[i.rm] = i.imm; c.rh[i.rm] = 0; };
 const movRIq: Handler = (c, i) => { c.rl[i.rm] = i.imm; c.rh[i.rm] = i.immHi; };
 for (let r = 0; r < 8; r++) {
-  def(0xb0 + r, { name: 'mov r8,Ib', modrm: false, imm: Imm.Ib, byte: true, pick: (i) => { i.rm = i.rex ? r | ((i.rex & 1) << 3) : (r >= 4 ? r + 12 : r); return i.lock ? undefined : movRIb; } });
+  def(0xb0 + r, { name: 'mov r8,Ib', modrm: false, imm: Imm.Ib, byte: true, pick: (i) => { i.rm = i.rex ? r | ((i.rex & 1) << 3) : (r >= 4 ? r + 16 : r); return i.lock ? undefined : movRIb; } });
   def(0xb8 + r, { name: 'mov r,Iv', modrm: false, imm: Imm.Iv, pick: (i) => { i.rm = r | ((i.rex & 1) << 3); return i.lock ? undefined : i.opSize === 16 ? movRIw : i.opSize === 32 ? movRId : movRIq; } });
 }
 const movEI_m: Handler = (c, i) => {
@@ -67,6 +67,7 @@ function moffsLinear(c: Cpu, i: Insn): number {
   if (c.mode === MODE_LONG64) {
     let off = i.addrSize === 64 ? i.immHi * TWO32 + (i.imm >>> 0) : i.imm >>> 0;
     if (i.seg >= 4) off += c.segBase[i.seg];
+    if (off < -140737488355328 || off >= 140737488355328) gp0(c); // non-canonical (SDM Vol. 2B MOV, 64-bit mode exceptions)
     return off;
   }
   return (i.imm + c.segBase[i.seg]) % TWO32;
@@ -154,7 +155,7 @@ function wrG(c: Cpu, i: Insn, lo: number, hi: number): void {
   else { c.rl[i.reg] = lo; c.rh[i.reg] = hi; }
 }
 // The source of 0F B6/BE is a byte register: map ModRM.rm with the 8-bit encoding.
-function byteSrc(i: Insn): void { if (i.mod === 3 && i.rex === 0 && i.rm >= 4 && i.rm < 8) i.rm += 12; }
+function byteSrc(i: Insn): void { if (i.mod === 3 && i.rex === 0 && i.rm >= 4 && i.rm < 8) i.rm += 16; }
 def(0x1b6, { name: 'movzx Gv,Eb', modrm: true, imm: Imm.None, pick: (i) => { byteSrc(i); return i.lock ? undefined : movzxb; } });
 def(0x1b7, { name: 'movzx Gv,Ew', modrm: true, imm: Imm.None, pick: (i) => (i.lock ? undefined : movzxw) });
 def(0x1be, { name: 'movsx Gv,Eb', modrm: true, imm: Imm.None, pick: (i) => { byteSrc(i); return i.lock ? undefined : movsxb; } });
@@ -220,7 +221,7 @@ for (let r = 0; r < 8; r++) {
 
 // ---- SAHF / LAHF (SDM: valid in 64-bit mode when CPUID.80000001H:ECX.LAHF-SAHF = 1, which we report) ----
 const sahf: Handler = (c) => setArith(c, (getArith(c) & 0x800) | ((c.rl[0] >> 8) & 0xd5));
-const lahf: Handler = (c) => set8(c, 16, (getArith(c) & 0xd5) | 2);
+const lahf: Handler = (c) => set8(c, 20, (getArith(c) & 0xd5) | 2);
 def(0x9e, { name: 'sahf', modrm: false, imm: Imm.None, pick: (i) => (i.lock ? undefined : sahf) });
 def(0x9f, { name: 'lahf', modrm: false, imm: Imm.None, pick: (i) => (i.lock ? undefined : lahf) });
 
@@ -230,6 +231,7 @@ const xlat: Handler = (c, i) => {
   const al = c.rl[0] & 0xff;
   if (i.addrSize === 64) {
     a = c.getReg64(3) + al + (i.seg >= 4 ? c.segBase[i.seg] : 0);
+    if (a < -140737488355328 || a >= 140737488355328) gp0(c); // non-canonical (SDM Vol. 2B XLAT)
   } else if (i.addrSize === 32) {
     a = (((c.rl[3] + al) >>> 0) + (c.mode === MODE_LONG64 && i.seg < 4 ? 0 : c.segBase[i.seg])) % TWO32;
   } else a = (((c.rl[3] + al) & 0xffff) + c.segBase[i.seg]) % TWO32;
