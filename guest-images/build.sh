@@ -76,6 +76,11 @@ assemble boot32to64.S "$TMP/boot32to64.o"
     $(libobjs serial32 serial exit check)
 "$OBJCOPY" -O elf32-i386 "$TMP/boot32to64.elf64" "$OUT/boot32to64.elf"
 
+# realmode: a flat boot sector loaded at 0x7C00 (x86vmx run --flat 0x7c00).
+assemble realmode.S "$TMP/realmode.o"
+"$LD" -m elf_x86_64 -nostdlib -static --build-id=none -Ttext=0x7C00 -e _start --oformat binary \
+    -o "$OUT/realmode.bin" "$TMP/realmode.o"
+
 # Expected output of bench-xorshift.elf, from the independent C reference.
 if "$HOSTCC" -O2 -std=c99 -Wall -Wextra -o "$TMP/bench-xorshift-ref" bench-xorshift-ref.c 2>"$TMP/ref.log" \
    && "$TMP/bench-xorshift-ref" > "$TMP/bench-xorshift.expected"; then
@@ -85,4 +90,4 @@ else
     cat "$TMP/ref.log" >&2 || true
 fi
 
-echo "build.sh: built $(cd "$OUT" && ls *.elf | tr '\n' ' ')in $OUT"
+echo "build.sh: built $(cd "$OUT" && ls *.elf *.bin | tr '\n' ' ')in $OUT"

@@ -16,7 +16,7 @@ const guestDir = join(root, 'guest-images');
 const buildDir = join(guestDir, 'build');
 
 const DIRECT_IMAGES = ['hello', 'exceptions', 'paging', 'timer', 'smc', 'bench-xorshift'];
-const ALL_OUTPUTS = [...DIRECT_IMAGES.map((n) => `${n}.elf`), 'boot32to64.elf', 'bench-xorshift.expected'];
+const ALL_OUTPUTS = [...DIRECT_IMAGES.map((n) => `${n}.elf`), 'boot32to64.elf', 'realmode.bin', 'bench-xorshift.expected'];
 
 const BENCH_EXPECTED =
   'bench-xorshift: iterations=5000000 seed=0x123456789abcdef1\n' +
