@@ -44,7 +44,8 @@ function g2h(c: Cpu, gpa: number, acc: number, lin: number, isPaging: boolean): 
 
 function fault(c: Cpu, lin: number, acc: number, user: boolean, present: boolean, rsvd: boolean): never {
   let code = (present ? PFEC_P : 0) | (acc === ACC_WRITE ? PFEC_W : 0) | (user ? PFEC_U : 0) | (rsvd ? PFEC_RSVD : 0);
-  if (acc === ACC_EXEC && ((c.efer & EFER_NXE) || (c.cr4 & CR4_SMEP))) code |= PFEC_ID;
+  // I/D is reported only with SMEP, or with NXE under PAE/4-level paging (SDM Vol. 3A 4.7).
+  if (acc === ACC_EXEC && (((c.efer & EFER_NXE) && (c.cr4 & CR4_PAE)) || (c.cr4 & CR4_SMEP))) code |= PFEC_ID;
   return pf(c, lin, code);
 }
 
@@ -116,7 +117,7 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
   } else if (c.cr4 & CR4_PAE) {
     // PAE paging (SDM Vol. 3A 4.4): PDPTEs have no R/W, U/S or XD bits.
     const l = lin >>> 0;
-    e3 = g2h(c, (c.cr3 >>> 0 & 0xffffffe0) + (l >>> 30) * 8, ACC_READ, lin, true);
+    e3 = g2h(c, ((c.cr3 & 0xffffffe0) >>> 0) + (l >>> 30) * 8, ACC_READ, lin, true); // unsigned even with CR3 bit 31 set
     readEntry64(c, e3);
     if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
     if ((entHi & HI_RSVD) || (entLo & 0x1e6) || entHi < 0) fault(c, lin, acc, user, true, true);
@@ -144,7 +145,7 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
   } else {
     // 32-bit paging (SDM Vol. 3A 4.3).
     const l = lin >>> 0;
-    e2 = g2h(c, ((c.cr3 >>> 0) & 0xfffff000) + (l >>> 22) * 4, ACC_READ, lin, true);
+    e2 = g2h(c, ((c.cr3 & 0xfffff000) >>> 0) + (l >>> 22) * 4, ACC_READ, lin, true); // unsigned even with CR3 bit 31 set
     let pde = c.mem.read(e2, 4) | 0;
     if ((pde & 1) === 0) fault(c, lin, acc, user, false, false);
     rw &= pde >> 1; us &= pde >> 2;

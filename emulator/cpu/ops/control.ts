@@ -51,10 +51,11 @@ def(0xe8, { name: 'call Jz', modrm: false, imm: Imm.Iz, f64: true, pick: (i) => 
 
 // ---- RET near ----
 const retNear: Handler = (c, i) => {
-  const lo = popSized(c, i.opSize);
+  // Read, check, then release: a #GP for a non-canonical target leaves RSP unchanged (SDM Vol. 3A 6.5).
+  const lo = peekSized(c, i.opSize, 0);
   const target = i.opSize === 64 ? c.tmpHi * TWO32 + (lo >>> 0) : lo >>> 0;
   if (i.opSize === 64 && (target < -140737488355328 || target >= 140737488355328)) gp0(c);
-  if (i.imm !== 0) adjustSp(c, i.imm);
+  adjustSp(c, (i.opSize >> 3) + i.imm);
   c.nextRip = target;
 };
 def(0xc3, { name: 'ret', modrm: false, imm: Imm.None, f64: true, pick: (i) => { i.imm = 0; return i.lock ? undefined : retNear; } });
@@ -68,7 +69,7 @@ function decCount(c: Cpu, i: Insn): boolean {
     if (lo === 0) c.rh[1] = c.rh[1] - 1;
     return (c.rl[1] | c.rh[1]) !== 0;
   }
-  if (i.addrSize === 32) { c.rl[1] = c.rl[1] - 1; return c.rl[1] !== 0; }
+  if (i.addrSize === 32) { c.rl[1] = c.rl[1] - 1; c.rh[1] = 0; return c.rl[1] !== 0; } // ECX write zero-extends (host CPU)
   set16(c, 1, c.rl[1] - 1); return (c.rl[1] & 0xffff) !== 0;
 }
 const loop: Handler = (c, i) => {
@@ -161,10 +162,13 @@ const enter: Handler = (c, i) => {
 };
 const leave: Handler = (c, i) => {
   // rSP = rBP (in the stack size), then pop rBP.
+  const saveL = c.rl[RSP], saveH = c.rh[RSP];
   if (c.stackSize === 64) { c.rl[RSP] = c.rl[RBP]; c.rh[RSP] = c.rh[RBP]; }
   else if (c.stackSize === 32) c.rl[RSP] = c.rl[RBP];
   else set16(c, RSP, c.rl[RBP]);
-  const lo = popSized(c, i.opSize);
+  let lo: number;
+  // A fault in the pop leaves RSP as it was before LEAVE (SDM Vol. 3A 6.5).
+  try { lo = popSized(c, i.opSize); } catch (e) { c.rl[RSP] = saveL; c.rh[RSP] = saveH; throw e; }
   if (i.opSize === 64) { c.rl[RBP] = lo; c.rh[RBP] = c.tmpHi; }
   else if (i.opSize === 32) c.rl[RBP] = lo; // upper half of RBP is unchanged outside 64-bit operand size
   else set16(c, RBP, lo);
@@ -189,6 +193,7 @@ const popf: Handler = (c, i) => {
   if (i.opSize === 16) writable &= 0xffff;
   writable &= ~(VM | RF | VIF | VIP);
   setRflags(c, v, writable);
+  if (i.opSize !== 16) c.flags &= ~RF; // SDM POPF: "RF is cleared" for 32/64-bit operands
 };
 def(0x9c, { name: 'pushf', modrm: false, imm: Imm.None, d64: true, pick: (i) => (i.lock ? undefined : pushf) });
 def(0x9d, { name: 'popf', modrm: false, imm: Imm.None, d64: true, pick: (i) => (i.lock ? undefined : popf) });
