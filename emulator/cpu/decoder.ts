@@ -31,6 +31,8 @@ export interface OpDef {
   i64?: boolean;
   /** Valid only in 64-bit mode. */
   o64?: boolean;
+  /** ModRM.mod is ignored and treated as 11b: rm is always a register (MOV CR/DR, SDM Vol. 2B). */
+  regOnly?: boolean;
   /** Choose the handler for the decoded instruction; undefined means #UD. */
   pick: (i: Insn) => Handler | undefined;
 }
@@ -147,7 +149,7 @@ function decodeOne(c: Cpu, mode: number): Insn {
 
   if (d.modrm) {
     const m = fb();
-    const mod = m >> 6;
+    const mod = d.regOnly ? 3 : m >> 6;
     i.mod = mod;
     const regf = ((m >> 3) & 7) | ((rex & 4) << 1);
     const rmf = (m & 7) | ((rex & 1) << 3);
