@@ -187,3 +187,27 @@ export function sppAllows(mask: number, off: number, size: number): boolean {
   const a = off >> 7, b = (off + size - 1) >> 7;
   return ((mask >>> a) & 1) !== 0 && ((mask >>> b) & 1) !== 0;
 }
+
+// ---------------------------------------------------------------- read-modify-write
+// The read of a read-modify-write instruction is a write-intent access: a fault on it reports W=1
+// in the #PF error code (observed on Intel hardware; the SDM describes such operands as both source
+// and destination), and the translation is checked and dirtied for writing before anything changes.
+/** Translate for writing (faulting as a write) so the following read and write both hit the TLB. */
+function rmwSlow(c: Cpu, lin: number, size: number): void {
+  const user = c.cpl === 3;
+  const off = lin & 0xfff;
+  translate(c, lin, ACC_WRITE, user);
+  if (off + size > 4096) translate(c, lin + (4096 - off), ACC_WRITE, user);
+}
+
+function rmwHit(c: Cpu, lin: number): boolean {
+  const off = lin & 0xfff;
+  const vpn = (lin - off) / 4096;
+  const i = vpn & TLB_MASK;
+  return c.tlb.vpn[i] === vpn && (c.tlb.perm[i] & c.accW) !== 0;
+}
+
+export function rdRmw8(c: Cpu, lin: number): number { if (!rmwHit(c, lin)) rmwSlow(c, lin, 1); return rd8(c, lin); }
+export function rdRmw16(c: Cpu, lin: number): number { if (!rmwHit(c, lin)) rmwSlow(c, lin, 2); return rd16(c, lin); }
+export function rdRmw32(c: Cpu, lin: number): number { if (!rmwHit(c, lin)) rmwSlow(c, lin, 4); return rd32(c, lin); }
+export function rdRmw64(c: Cpu, lin: number): number { if (!rmwHit(c, lin)) rmwSlow(c, lin, 8); return rd64(c, lin); }

@@ -731,3 +731,28 @@ describe('paging structures above 2 GiB physical (CR3 bit 31 set; backed by an M
   });
 });
 
+
+// Read-modify-write operands are write-intent accesses: a not-present page reports W=1 in the #PF
+// error code (checked on the host CPU: `add dword [m], 1` on an unmapped page gives error code 6 in
+// user mode, i.e. U|W; a plain load gives 4).
+import { describe as describeRmw, it as itRmw, expect as expectRmw } from 'vitest';
+import { makeCpu as makeRmwCpu, installIdt64 as installRmwIdt } from '../helpers/cpu-harness.ts';
+describeRmw('read-modify-write faults', () => {
+  itRmw('add [mem], imm on a not-present page faults with W=1; cmp [mem], imm with W=0', () => {
+    for (const [code, w] of [[[0x83, 0x00, 0x01], 2], [[0x83, 0x38, 0x01], 0], [[0xff, 0x00], 2], [[0xf7, 0x18], 2]] as [number[], number][]) {
+      const h = makeRmwCpu();
+      installRmwIdt(h, 0x8000, { 14: 0x90000 });
+      h.mem.u8[0x90000] = 0xf4;
+      // Unmap 2 MiB page 3 (0x600000) in the harness's PD.
+      h.mem.view.setUint32(0x3000 + 3 * 8, 0, true);
+      h.cpu.tlb.flushAll();
+      h.cpu.rl[0] = 0x600010; h.cpu.rh[0] = 0;
+      h.exec(code, 2);
+      expectRmw(h.cpu.exceptionCounts[14]).toBe(1);
+      expectRmw(h.cpu.cr2).toBe(0x600010);
+      // Error code on the stack: RSP points at it after delivery.
+      const ec = h.mem.view.getUint32(h.cpu.rl[4] >>> 0, true);
+      expectRmw(ec).toBe(w);
+    }
+  });
+});

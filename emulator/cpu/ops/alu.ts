@@ -5,7 +5,7 @@ import type { Insn, Handler } from '../insn.ts';
 import { def, Imm } from '../decoder.ts';
 import { K_ADD, K_ADC, K_SUB, K_SBB, K_LOGIC, K_INC, K_DEC, getCF } from '../flags.ts';
 import { get8, set8, set16, set32 } from '../regs.ts';
-import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64 } from '../memaccess.ts';
+import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64, rdRmw8, rdRmw16, rdRmw32, rdRmw64 } from '../memaccess.ts';
 import { pickMulDiv } from './muldiv.ts';
 import { ud } from '../fault.ts';
 
@@ -81,15 +81,15 @@ export function alu64(c: Cpu, op: number, aL: number, aH: number, bL: number, bH
 
 // ---- E,G and G,E forms ----
 const EbGb_r: Handler = (c, i) => { const r = aluSmall(c, i.imm2, 0, get8(c, i.rm), get8(c, i.reg)); if (i.imm2 !== CMP) set8(c, i.rm, r); };
-const EbGb_m: Handler = (c, i) => { const a = i.ea(c, i); const r = aluSmall(c, i.imm2, 0, rd8(c, a), get8(c, i.reg)); if (i.imm2 !== CMP) wr8(c, a, r); };
+const EbGb_m: Handler = (c, i) => { const a = i.ea(c, i); const r = aluSmall(c, i.imm2, 0, i.imm2 === CMP ? rd8(c, a) : rdRmw8(c, a), get8(c, i.reg)); if (i.imm2 !== CMP) wr8(c, a, r); };
 const GbEb_r: Handler = (c, i) => { const r = aluSmall(c, i.imm2, 0, get8(c, i.reg), get8(c, i.rm)); if (i.imm2 !== CMP) set8(c, i.reg, r); };
 const GbEb_m: Handler = (c, i) => { const r = aluSmall(c, i.imm2, 0, get8(c, i.reg), rd8(c, i.ea(c, i))); if (i.imm2 !== CMP) set8(c, i.reg, r); };
 const EwGw_r: Handler = (c, i) => { const r = aluSmall(c, i.imm2, 1, c.rl[i.rm], c.rl[i.reg]); if (i.imm2 !== CMP) set16(c, i.rm, r); };
-const EwGw_m: Handler = (c, i) => { const a = i.ea(c, i); const r = aluSmall(c, i.imm2, 1, rd16(c, a), c.rl[i.reg]); if (i.imm2 !== CMP) wr16(c, a, r); };
+const EwGw_m: Handler = (c, i) => { const a = i.ea(c, i); const r = aluSmall(c, i.imm2, 1, i.imm2 === CMP ? rd16(c, a) : rdRmw16(c, a), c.rl[i.reg]); if (i.imm2 !== CMP) wr16(c, a, r); };
 const GwEw_r: Handler = (c, i) => { const r = aluSmall(c, i.imm2, 1, c.rl[i.reg], c.rl[i.rm]); if (i.imm2 !== CMP) set16(c, i.reg, r); };
 const GwEw_m: Handler = (c, i) => { const r = aluSmall(c, i.imm2, 1, c.rl[i.reg], rd16(c, i.ea(c, i))); if (i.imm2 !== CMP) set16(c, i.reg, r); };
 const EdGd_r: Handler = (c, i) => { const r = alu32(c, i.imm2, c.rl[i.rm], c.rl[i.reg]); if (i.imm2 !== CMP) set32(c, i.rm, r); };
-const EdGd_m: Handler = (c, i) => { const a = i.ea(c, i); const r = alu32(c, i.imm2, rd32(c, a), c.rl[i.reg]); if (i.imm2 !== CMP) wr32(c, a, r); };
+const EdGd_m: Handler = (c, i) => { const a = i.ea(c, i); const r = alu32(c, i.imm2, i.imm2 === CMP ? rd32(c, a) : rdRmw32(c, a), c.rl[i.reg]); if (i.imm2 !== CMP) wr32(c, a, r); };
 const GdEd_r: Handler = (c, i) => { const r = alu32(c, i.imm2, c.rl[i.reg], c.rl[i.rm]); if (i.imm2 !== CMP) set32(c, i.reg, r); };
 const GdEd_m: Handler = (c, i) => { const r = alu32(c, i.imm2, c.rl[i.reg], rd32(c, i.ea(c, i))); if (i.imm2 !== CMP) set32(c, i.reg, r); };
 const EqGq_r: Handler = (c, i) => {
@@ -98,7 +98,7 @@ const EqGq_r: Handler = (c, i) => {
 };
 const EqGq_m: Handler = (c, i) => {
   const a = i.ea(c, i);
-  const lo = rd64(c, a);
+  const lo = i.imm2 === CMP ? rd64(c, a) : rdRmw64(c, a);
   const r = alu64(c, i.imm2, lo, c.tmpHi, c.rl[i.reg], c.rh[i.reg]);
   if (i.imm2 !== CMP) wr64(c, a, r, c.tmpHi);
 };
@@ -114,18 +114,18 @@ const GqEq_m: Handler = (c, i) => {
 
 // ---- E,I forms (imm is sign-extended to the operand size) ----
 const EbI_r: Handler = (c, i) => { const r = aluSmall(c, i.imm2, 0, get8(c, i.rm), i.imm); if (i.imm2 !== CMP) set8(c, i.rm, r); };
-const EbI_m: Handler = (c, i) => { const a = i.ea(c, i); const r = aluSmall(c, i.imm2, 0, rd8(c, a), i.imm); if (i.imm2 !== CMP) wr8(c, a, r); };
+const EbI_m: Handler = (c, i) => { const a = i.ea(c, i); const r = aluSmall(c, i.imm2, 0, i.imm2 === CMP ? rd8(c, a) : rdRmw8(c, a), i.imm); if (i.imm2 !== CMP) wr8(c, a, r); };
 const EwI_r: Handler = (c, i) => { const r = aluSmall(c, i.imm2, 1, c.rl[i.rm], i.imm); if (i.imm2 !== CMP) set16(c, i.rm, r); };
-const EwI_m: Handler = (c, i) => { const a = i.ea(c, i); const r = aluSmall(c, i.imm2, 1, rd16(c, a), i.imm); if (i.imm2 !== CMP) wr16(c, a, r); };
+const EwI_m: Handler = (c, i) => { const a = i.ea(c, i); const r = aluSmall(c, i.imm2, 1, i.imm2 === CMP ? rd16(c, a) : rdRmw16(c, a), i.imm); if (i.imm2 !== CMP) wr16(c, a, r); };
 const EdI_r: Handler = (c, i) => { const r = alu32(c, i.imm2, c.rl[i.rm], i.imm); if (i.imm2 !== CMP) set32(c, i.rm, r); };
-const EdI_m: Handler = (c, i) => { const a = i.ea(c, i); const r = alu32(c, i.imm2, rd32(c, a), i.imm); if (i.imm2 !== CMP) wr32(c, a, r); };
+const EdI_m: Handler = (c, i) => { const a = i.ea(c, i); const r = alu32(c, i.imm2, i.imm2 === CMP ? rd32(c, a) : rdRmw32(c, a), i.imm); if (i.imm2 !== CMP) wr32(c, a, r); };
 const EqI_r: Handler = (c, i) => {
   const r = alu64(c, i.imm2, c.rl[i.rm], c.rh[i.rm], i.imm, i.imm >> 31);
   if (i.imm2 !== CMP) { c.rl[i.rm] = r; c.rh[i.rm] = c.tmpHi; }
 };
 const EqI_m: Handler = (c, i) => {
   const a = i.ea(c, i);
-  const lo = rd64(c, a);
+  const lo = i.imm2 === CMP ? rd64(c, a) : rdRmw64(c, a);
   const r = alu64(c, i.imm2, lo, c.tmpHi, i.imm, i.imm >> 31);
   if (i.imm2 !== CMP) wr64(c, a, r, c.tmpHi);
 };
@@ -220,10 +220,10 @@ const incdecM: Handler = (c, i) => {
   const dec = i.imm2 === 1;
   const a = i.ea(c, i);
   switch (i.opSize) {
-    case 8: wr8(c, a, incdec(c, dec, 8, rd8(c, a), 0)); return;
-    case 16: wr16(c, a, incdec(c, dec, 16, rd16(c, a), 0)); return;
-    case 32: wr32(c, a, incdec(c, dec, 32, rd32(c, a), 0)); return;
-    default: { const lo = rd64(c, a); const r = incdec(c, dec, 64, lo, c.tmpHi); wr64(c, a, r, c.tmpHi); }
+    case 8: wr8(c, a, incdec(c, dec, 8, rdRmw8(c, a), 0)); return;
+    case 16: wr16(c, a, incdec(c, dec, 16, rdRmw16(c, a), 0)); return;
+    case 32: wr32(c, a, incdec(c, dec, 32, rdRmw32(c, a), 0)); return;
+    default: { const lo = rdRmw64(c, a); const r = incdec(c, dec, 64, lo, c.tmpHi); wr64(c, a, r, c.tmpHi); }
   }
 };
 /** Decode-time choice for INC/DEC (ModRM.reg 0/1 of FE/FF, also used by control.ts for FF). */
@@ -248,7 +248,7 @@ const notneg: Handler = (c, i) => {
   if (i.mod === 3) {
     if (size === 8) lo = get8(c, i.rm); else { lo = c.rl[i.rm]; hi = c.rh[i.rm]; }
   } else {
-    lo = size === 8 ? rd8(c, a) : size === 16 ? rd16(c, a) : size === 32 ? rd32(c, a) : rd64(c, a);
+    lo = size === 8 ? rdRmw8(c, a) : size === 16 ? rdRmw16(c, a) : size === 32 ? rdRmw32(c, a) : rdRmw64(c, a);
     if (size === 64) hi = c.tmpHi;
   }
   let rL: number, rH = 0;
