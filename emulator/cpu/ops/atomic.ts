@@ -18,7 +18,7 @@ import type { Insn, Handler } from '../insn.ts';
 import { def, Imm } from '../decoder.ts';
 import { K_ADD, K_SUB, setArith, getArith } from '../flags.ts';
 import { get8, set8, set16, set32 } from '../regs.ts';
-import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64 } from '../memaccess.ts';
+import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64, rdRmw8, rdRmw16, rdRmw32, rdRmw64 } from '../memaccess.ts';
 import { gp0 } from '../fault.ts';
 
 // ---------------------------------------------------------------- lazy flags (as CMP / ADD)
@@ -67,19 +67,19 @@ const CMPXCHG_R: H[] = [
 ];
 const CMPXCHG_M: H[] = [
   (c, i) => {
-    const a = i.ea(c, i); const d = rd8(c, a);
+    const a = i.ea(c, i); const d = rdRmw8(c, a);
     if (cx8(c, d)) wr8(c, a, get8(c, i.reg)); else { wr8(c, a, d); set8(c, RAX, d); }
   },
   (c, i) => {
-    const a = i.ea(c, i); const d = rd16(c, a);
+    const a = i.ea(c, i); const d = rdRmw16(c, a);
     if (cx16(c, d)) wr16(c, a, c.rl[i.reg]); else { wr16(c, a, d); set16(c, RAX, d); }
   },
   (c, i) => {
-    const a = i.ea(c, i); const d = rd32(c, a);
+    const a = i.ea(c, i); const d = rdRmw32(c, a);
     if (cx32(c, d)) wr32(c, a, c.rl[i.reg]); else { wr32(c, a, d); set32(c, RAX, d); }
   },
   (c, i) => {
-    const a = i.ea(c, i); const dL = rd64(c, a), dH = c.tmpHi;
+    const a = i.ea(c, i); const dL = rdRmw64(c, a), dH = c.tmpHi;
     if (cmpFlags64(c, c.rl[RAX], c.rh[RAX], dL, dH)) wr64(c, a, c.rl[i.reg], c.rh[i.reg]);
     else { wr64(c, a, dL, dH); c.rl[RAX] = dL; c.rh[RAX] = dH; }
   },
@@ -124,11 +124,11 @@ const XADD_R: H[] = [
   },
 ];
 const XADD_M: H[] = [
-  (c, i) => { const a = i.ea(c, i); const d = rd8(c, a); wr8(c, a, add8(c, d, get8(c, i.reg))); set8(c, i.reg, d); },
-  (c, i) => { const a = i.ea(c, i); const d = rd16(c, a); wr16(c, a, add16(c, d, c.rl[i.reg] & 0xffff)); set16(c, i.reg, d); },
-  (c, i) => { const a = i.ea(c, i); const d = rd32(c, a); wr32(c, a, add32(c, d, c.rl[i.reg])); set32(c, i.reg, d); },
+  (c, i) => { const a = i.ea(c, i); const d = rdRmw8(c, a); wr8(c, a, add8(c, d, get8(c, i.reg))); set8(c, i.reg, d); },
+  (c, i) => { const a = i.ea(c, i); const d = rdRmw16(c, a); wr16(c, a, add16(c, d, c.rl[i.reg] & 0xffff)); set16(c, i.reg, d); },
+  (c, i) => { const a = i.ea(c, i); const d = rdRmw32(c, a); wr32(c, a, add32(c, d, c.rl[i.reg])); set32(c, i.reg, d); },
   (c, i) => {
-    const a = i.ea(c, i); const dL = rd64(c, a), dH = c.tmpHi;
+    const a = i.ea(c, i); const dL = rdRmw64(c, a), dH = c.tmpHi;
     const rL = add64(c, dL, dH, c.rl[i.reg], c.rh[i.reg]);
     wr64(c, a, rL, c.tmpHi);
     c.rl[i.reg] = dL; c.rh[i.reg] = dH;
@@ -155,7 +155,7 @@ function setZfOnly(c: Cpu, eq: boolean): void {
 
 const cmpxchg8b: Handler = (c, i) => {
   const a = i.ea(c, i);
-  const mL = rd64(c, a), mH = c.tmpHi;
+  const mL = rdRmw64(c, a), mH = c.tmpHi;
   const eq = mL === c.rl[RAX] && mH === c.rl[RDX];
   if (eq) wr64(c, a, c.rl[RBX], c.rl[RCX]);
   else wr64(c, a, mL, mH);
@@ -166,7 +166,7 @@ const cmpxchg8b: Handler = (c, i) => {
 const cmpxchg16b: Handler = (c, i) => {
   const a = i.ea(c, i);
   if (a % 16 !== 0) gp0(c); // the operand must be 16-byte aligned (#GP(0), SDM "CMPXCHG16B")
-  const m0 = rd64(c, a), m1 = c.tmpHi;
+  const m0 = rdRmw64(c, a), m1 = c.tmpHi;
   const m2 = rd64(c, a + 8), m3 = c.tmpHi;
   const eq = m0 === c.rl[RAX] && m1 === c.rh[RAX] && m2 === c.rl[RDX] && m3 === c.rh[RDX];
   // An aligned 16-byte operand lies within one page (and one SPP sub-page), so if the first

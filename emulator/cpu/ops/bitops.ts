@@ -21,7 +21,7 @@ import type { Insn, Handler } from '../insn.ts';
 import { def, Imm } from '../decoder.ts';
 import { setArith, getArith } from '../flags.ts';
 import { set16, set32 } from '../regs.ts';
-import { rd16, rd32, rd64, wr16, wr32, wr64 } from '../memaccess.ts';
+import { rd16, rd32, rd64, wr16, wr32, wr64, rdRmw16, rdRmw32, rdRmw64 } from '../memaccess.ts';
 import { raise, GP, SSV } from '../fault.ts';
 
 export const BT = 0, BTS = 1, BTR = 2, BTC = 3;
@@ -161,21 +161,21 @@ const BTX_RI: H[] = [
   (c, i) => { const lo = btApply64(c, i.imm2, c.rl[i.rm], c.rh[i.rm], i.imm); c.rl[i.rm] = lo; c.rh[i.rm] = c.tmpHi; },
 ];
 const BTX_MG: H[] = [
-  (c, i) => { const a = bitAddr16(c, i); wr16(c, a, btApply(c, i.imm2, rd16(c, a), c.rl[i.reg] & 15)); },
-  (c, i) => { const a = bitAddr32(c, i); wr32(c, a, btApply(c, i.imm2, rd32(c, a), c.rl[i.reg] & 31)); },
+  (c, i) => { const a = bitAddr16(c, i); wr16(c, a, btApply(c, i.imm2, rdRmw16(c, a), c.rl[i.reg] & 15)); },
+  (c, i) => { const a = bitAddr32(c, i); wr32(c, a, btApply(c, i.imm2, rdRmw32(c, a), c.rl[i.reg] & 31)); },
   (c, i) => {
     const a = bitAddr64(c, i);
-    const v = rd64(c, a);
+    const v = rdRmw64(c, a);
     const lo = btApply64(c, i.imm2, v, c.tmpHi, c.rl[i.reg] & 63);
     wr64(c, a, lo, c.tmpHi);
   },
 ];
 const BTX_MI: H[] = [
-  (c, i) => { const a = i.ea(c, i); wr16(c, a, btApply(c, i.imm2, rd16(c, a), i.imm)); },
-  (c, i) => { const a = i.ea(c, i); wr32(c, a, btApply(c, i.imm2, rd32(c, a), i.imm)); },
+  (c, i) => { const a = i.ea(c, i); wr16(c, a, btApply(c, i.imm2, rdRmw16(c, a), i.imm)); },
+  (c, i) => { const a = i.ea(c, i); wr32(c, a, btApply(c, i.imm2, rdRmw32(c, a), i.imm)); },
   (c, i) => {
     const a = i.ea(c, i);
-    const v = rd64(c, a);
+    const v = rdRmw64(c, a);
     const lo = btApply64(c, i.imm2, v, c.tmpHi, i.imm);
     wr64(c, a, lo, c.tmpHi);
   },

@@ -4,7 +4,7 @@ import { Cpu, SS, CS, MODE_LONG64 } from '../state.ts';
 import type { Insn, Handler } from '../insn.ts';
 import { def, Imm } from '../decoder.ts';
 import { get8, set8, set16, set32 } from '../regs.ts';
-import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64 } from '../memaccess.ts';
+import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64, rdRmw8, rdRmw16, rdRmw32, rdRmw64 } from '../memaccess.ts';
 import { cond, getArith, setArith } from '../flags.ts';
 import { loadDataSeg } from '../segments.ts';
 import { ud, gp0 } from '../fault.ts';
@@ -192,7 +192,7 @@ const xchgE: Handler = (c, i) => {
     return;
   }
   const a = i.ea(c, i);
-  const lo = readE(c, i, size);
+  const lo = size === 8 ? rdRmw8(c, a) : size === 16 ? rdRmw16(c, a) : size === 32 ? rdRmw32(c, a) : rdRmw64(c, a);
   const hi = c.tmpHi;
   const rl = size === 8 ? get8(c, i.reg) : c.rl[i.reg];
   writeE(c, i, size, rl, c.rh[i.reg], a);

@@ -31,7 +31,7 @@ import type { Insn, Handler } from '../insn.ts';
 import { def, Imm } from '../decoder.ts';
 import { setArith, getArith, LF_EAGER } from '../flags.ts';
 import { get8, set8, set16, set32 } from '../regs.ts';
-import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64 } from '../memaccess.ts';
+import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64, rdRmw8, rdRmw16, rdRmw32, rdRmw64 } from '../memaccess.ts';
 
 export const ROL = 0, ROR = 1, RCL = 2, RCR = 3, SHL = 4, SHR = 5, SAL = 6, SAR = 7;
 /** ROL/ROR of a register by an immediate count other than 1 (decode-time sub-operations): OF unchanged. */
@@ -264,16 +264,16 @@ const G2_RC: H[] = [
   (c, i) => { const lo = sh64n(c, i.imm2, c.rl[i.rm], c.rh[i.rm], cl6(c)); c.rl[i.rm] = lo; c.rh[i.rm] = c.tmpHi; },
 ];
 const G2_MI: H[] = [
-  (c, i) => { const a = i.ea(c, i); wr8(c, a, sh8(c, i.imm2, rd8(c, a), i.imm)); },
-  (c, i) => { const a = i.ea(c, i); wr16(c, a, sh16(c, i.imm2, rd16(c, a), i.imm)); },
-  (c, i) => { const a = i.ea(c, i); wr32(c, a, sh32n(c, i.imm2, rd32(c, a), i.imm)); },
-  (c, i) => { const a = i.ea(c, i); const v = rd64(c, a); const lo = sh64n(c, i.imm2, v, c.tmpHi, i.imm); wr64(c, a, lo, c.tmpHi); },
+  (c, i) => { const a = i.ea(c, i); wr8(c, a, sh8(c, i.imm2, rdRmw8(c, a), i.imm)); },
+  (c, i) => { const a = i.ea(c, i); wr16(c, a, sh16(c, i.imm2, rdRmw16(c, a), i.imm)); },
+  (c, i) => { const a = i.ea(c, i); wr32(c, a, sh32n(c, i.imm2, rdRmw32(c, a), i.imm)); },
+  (c, i) => { const a = i.ea(c, i); const v = rdRmw64(c, a); const lo = sh64n(c, i.imm2, v, c.tmpHi, i.imm); wr64(c, a, lo, c.tmpHi); },
 ];
 const G2_MC: H[] = [
-  (c, i) => { const a = i.ea(c, i); wr8(c, a, sh8(c, i.imm2, rd8(c, a), cl5(c))); },
-  (c, i) => { const a = i.ea(c, i); wr16(c, a, sh16(c, i.imm2, rd16(c, a), cl5(c))); },
-  (c, i) => { const a = i.ea(c, i); wr32(c, a, sh32n(c, i.imm2, rd32(c, a), cl5(c))); },
-  (c, i) => { const a = i.ea(c, i); const v = rd64(c, a); const lo = sh64n(c, i.imm2, v, c.tmpHi, cl6(c)); wr64(c, a, lo, c.tmpHi); },
+  (c, i) => { const a = i.ea(c, i); wr8(c, a, sh8(c, i.imm2, rdRmw8(c, a), cl5(c))); },
+  (c, i) => { const a = i.ea(c, i); wr16(c, a, sh16(c, i.imm2, rdRmw16(c, a), cl5(c))); },
+  (c, i) => { const a = i.ea(c, i); wr32(c, a, sh32n(c, i.imm2, rdRmw32(c, a), cl5(c))); },
+  (c, i) => { const a = i.ea(c, i); const v = rdRmw64(c, a); const lo = sh64n(c, i.imm2, v, c.tmpHi, cl6(c)); wr64(c, a, lo, c.tmpHi); },
 ];
 
 function sizeIdx(size: number): number { return size === 8 ? 0 : size === 16 ? 1 : size === 32 ? 2 : 3; }
@@ -373,14 +373,14 @@ const DS_RC: H[] = [
   (c, i) => { const lo = ds64(c, i, c.rl[i.rm], c.rh[i.rm], cl6(c)); c.rl[i.rm] = lo; c.rh[i.rm] = c.tmpHi; },
 ];
 const DS_MI: H[] = [
-  (c, i) => { const a = i.ea(c, i); wr16(c, a, ds16(c, i, rd16(c, a), i.imm)); },
-  (c, i) => { const a = i.ea(c, i); wr32(c, a, ds32(c, i, rd32(c, a), i.imm)); },
-  (c, i) => { const a = i.ea(c, i); const v = rd64(c, a); const lo = ds64(c, i, v, c.tmpHi, i.imm); wr64(c, a, lo, c.tmpHi); },
+  (c, i) => { const a = i.ea(c, i); wr16(c, a, ds16(c, i, rdRmw16(c, a), i.imm)); },
+  (c, i) => { const a = i.ea(c, i); wr32(c, a, ds32(c, i, rdRmw32(c, a), i.imm)); },
+  (c, i) => { const a = i.ea(c, i); const v = rdRmw64(c, a); const lo = ds64(c, i, v, c.tmpHi, i.imm); wr64(c, a, lo, c.tmpHi); },
 ];
 const DS_MC: H[] = [
-  (c, i) => { const a = i.ea(c, i); wr16(c, a, ds16(c, i, rd16(c, a), cl5(c))); },
-  (c, i) => { const a = i.ea(c, i); wr32(c, a, ds32(c, i, rd32(c, a), cl5(c))); },
-  (c, i) => { const a = i.ea(c, i); const v = rd64(c, a); const lo = ds64(c, i, v, c.tmpHi, cl6(c)); wr64(c, a, lo, c.tmpHi); },
+  (c, i) => { const a = i.ea(c, i); wr16(c, a, ds16(c, i, rdRmw16(c, a), cl5(c))); },
+  (c, i) => { const a = i.ea(c, i); wr32(c, a, ds32(c, i, rdRmw32(c, a), cl5(c))); },
+  (c, i) => { const a = i.ea(c, i); const v = rdRmw64(c, a); const lo = ds64(c, i, v, c.tmpHi, cl6(c)); wr64(c, a, lo, c.tmpHi); },
 ];
 
 function pickDsh(right: number, byCl: boolean) {
