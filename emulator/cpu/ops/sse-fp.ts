@@ -10,6 +10,8 @@
 //   any NaN), then ZE (finite / 0), then DE (denormal operand, only if none of the above);
 // - post-computation: OE, UE (tiny after rounding, and inexact when UM is masked), PE;
 // - FTZ (bit 15) with UM masked flushes tiny results to a signed zero and sets UE and PE.
+// - an unmasked OE/UE leaves the destination unchanged; PE is then set only if the result rounded
+//   with an unbounded exponent is inexact (as recorded on hardware: tests/conformance/vectors).
 // DAZ is not supported (MXCSR_MASK = 0xFFBF), so denormals are always processed.
 // Handlers call fpBegin, compute every lane, then fpCheck before writing anything: an unmasked
 // exception leaves the destination unchanged (11.5.3.2) and raises #XM (or #UD).
@@ -23,12 +25,17 @@ const RN = 0, RD = 1, RU = 2, RZ = 3;
 
 /** Flags detected by the current instruction. */
 let fl = 0;
+/**
+ * PE as reported together with an unmasked OE or UE: then no result is delivered, and PE tells
+ * whether the result rounded with an unbounded exponent is inexact (recorded hardware vectors).
+ */
+let pu = 0;
 /** MXCSR at the start of the instruction. */
 let mx = 0x1f80;
 /** Double results (int32 halves). */
 export let rLo = 0, rHi = 0;
 
-export function fpBegin(c: Cpu): void { fl = 0; mx = c.mxcsr; }
+export function fpBegin(c: Cpu): void { fl = 0; pu = 0; mx = c.mxcsr; }
 
 /** Merge the detected flags into MXCSR; raise for unmasked ones (before the destination is written). */
 export function fpCheck(c: Cpu): void {
@@ -36,6 +43,9 @@ export function fpCheck(c: Cpu): void {
   if (f === 0) return;
   const unmasked = f & ~(c.mxcsr >> 7) & 0x3f;
   if ((unmasked & PRE) !== 0) { c.mxcsr |= f & PRE; simdFault(c); }
+  // Unmasked overflow/underflow: the operands are left unchanged (SDM Vol. 1 11.5.2.4/11.5.2.5,
+  // 4.9.1.4/4.9.1.5); PE then reflects the unbounded-exponent result (pu), not the masked response.
+  if ((unmasked & (OE | UE)) !== 0) { c.mxcsr |= (f & ~PE) | pu; simdFault(c); }
   c.mxcsr |= f;
   if (unmasked !== 0) simdFault(c);
 }
@@ -115,29 +125,40 @@ function towardZero(neg: boolean): boolean { const rc = (mx >> 13) & 3; return r
  * `below`: for R = Infinity, the exact magnitude is below 2^1024, so rounding toward zero gives
  * MAX_D without overflow (overflow is judged with an unbounded exponent, SDM Vol. 1 4.9.1.4).
  */
-function fin64(R: number, e: number, neg: boolean, below = false): void {
+function fin64(R: number, e: number, neg: boolean, below = false, ux = -1): void {
+  let lf = 0;
   if (R === Infinity) {
-    if (towardZero(neg)) { fl |= below ? PE : OE | PE; R = MAX_D; } else fl |= OE | PE;
+    if (towardZero(neg)) { lf = below ? PE : OE | PE; R = MAX_D; } else lf = OE | PE;
   } else {
     if (e !== 0) {
-      fl |= PE;
+      lf = PE;
       if (e > 0 && away(neg)) R = upD(R);
       else if (e < 0 && towardZero(neg)) R = downD(R);
-      if (R === Infinity) fl |= OE;
+      if (R === Infinity) lf |= OE;
     }
     if (R < MIN_NORM_D) { // tiny (SDM Vol. 1 11.5.2.5)
-      if ((mx & UM) === 0) fl |= UE;
-      else if ((mx & FTZ) !== 0) { fl |= UE | PE; R = 0; }
-      else if (e !== 0) fl |= UE;
+      if ((mx & UM) === 0) lf |= UE;
+      else if ((mx & FTZ) !== 0) { lf |= UE | PE; R = 0; }
+      else if (e !== 0) lf |= UE;
     }
   }
+  fl |= lf;
+  // ux: is the result rounded to 53 bits with an unbounded exponent inexact (-1: as e says)?
+  pu |= (lf & (OE | UE)) !== 0 ? ((ux >= 0 ? ux !== 0 : e !== 0) ? PE : 0) : lf & PE;
   put(neg ? -R : R);
+}
+
+/** Does the double D (> 0) need more than 24 significant bits (single rounding, unbounded exponent)? */
+function sig24Inexact(D: number): boolean {
+  F64[0] = D < MIN_NORM_D ? D * 18446744073709551616 : D; // a denormal double: normalize (× 2^64) first
+  return (F64I[0] & 0x1fffffff) !== 0;
 }
 
 /** Same for a single result: D = exact value or its RN double, eD = sign(|exact| − D); returns bits. */
 function fin32(D: number, eD: number, neg: boolean): number {
   let R = Math.fround(D);
   let e: number;
+  let lf = 0;
   if (R !== D) {
     if (eD !== 0) {
       // D itself was rounded: a D exactly halfway between two singles must not tie-break to even.
@@ -150,20 +171,23 @@ function fin32(D: number, eD: number, neg: boolean): number {
   if (R === Infinity) {
     // Rounded toward zero, values below 2^128 give MAX_F without overflow (unbounded exponent).
     const below = D < TWO128 || (D === TWO128 && eD < 0);
-    if (towardZero(neg)) { fl |= below ? PE : OE | PE; R = MAX_F; } else { fl |= OE | PE; R = Infinity; }
+    if (towardZero(neg)) { lf = below ? PE : OE | PE; R = MAX_F; } else { lf = OE | PE; R = Infinity; }
   } else {
     if (e !== 0) {
-      fl |= PE;
+      lf = PE;
       if (e > 0 && away(neg)) R = upF(R);
       else if (e < 0 && towardZero(neg)) R = downF(R);
-      if (R === Infinity) fl |= OE;
+      if (R === Infinity) lf |= OE;
     }
     if (R < MIN_NORM_F) {
-      if ((mx & UM) === 0) fl |= UE;
-      else if ((mx & FTZ) !== 0) { fl |= UE | PE; R = 0; }
-      else if (e !== 0) fl |= UE;
+      if ((mx & UM) === 0) lf |= UE;
+      else if ((mx & FTZ) !== 0) { lf |= UE | PE; R = 0; }
+      else if (e !== 0) lf |= UE;
     }
   }
+  fl |= lf;
+  if ((lf & (OE | UE)) === 0) pu |= lf & PE;
+  else if (eD !== 0 || sig24Inexact(D)) pu |= PE;
   return fbits(neg ? -R : R);
 }
 
@@ -188,6 +212,13 @@ function nanD(aLo: number, aHi: number, bLo: number, bHi: number): boolean {
 }
 function indefD(): void { fl |= IE; rLo = 0; rHi = QNAN_D_HI; }
 
+/** 1 if the significand product ma·mb (quotient ma/mb) does not fit in 53 bits, else 0. */
+function sigInexact(k: number, ma: number, mb: number): number {
+  if (k === K_MUL) { const p = ma * mb; return prodErr(ma, mb, p) !== 0 ? 1 : 0; }
+  const q = ma / mb, p = q * mb;
+  return (ma - p) - prodErr(q, mb, p) !== 0 ? 1 : 0;
+}
+
 /** rLo:rHi ← a op b (a = first/destination operand, b = second/source). */
 export function opD(k: number, aLo: number, aHi: number, bLo: number, bHi: number): void {
   switch (k) {
@@ -203,7 +234,7 @@ export function opD(k: number, aLo: number, aHi: number, bLo: number, bHi: numbe
         // Both operands are then at least 2^969, so halving them is exact: is |x+y| >= 2^1024?
         const xs = x * 0.5, ys = y * 0.5, rs = xs + ys, bs = rs - xs;
         const es = (xs - (rs - bs)) + (ys - bs), as = Math.abs(rs), em = rs < 0 ? -es : es;
-        fin64(Infinity, 1, r < 0, as < TWO1023 || (as === TWO1023 && em < 0));
+        fin64(Infinity, 1, r < 0, as < TWO1023 || (as === TWO1023 && em < 0), es !== 0 ? 1 : 0);
         return;
       }
       if (r === 0) { put(zeroSum(x, y)); return; } // sums that small are exact
@@ -241,16 +272,16 @@ export function opD(k: number, aLo: number, aHi: number, bLo: number, bHi: numbe
         if (k === K_MUL) { m = ma * mb; em = sign(prodErr(ma, mb, m)); }
         else { m = ma / mb; const p = m * mb; em = sign((ma - p) - prodErr(m, mb, p)); }
         const t = pow2(1024 - E);
-        fin64(R, 1, neg, m < t || (m === t && em < 0));
+        fin64(R, 1, neg, m < t || (m === t && em < 0), em !== 0 ? 1 : 0);
         return;
       }
-      if (R === 0) { fin64(0, 1, neg); return; }
+      if (R === 0) { fin64(0, 1, neg, false, sigInexact(k, ma, mb)); return; }
       // Error sign of R against the exact ma·mb (or ma/mb) · 2^E, on significands near 1.
       const Rs = ldexp(R, -E);
       let e: number;
       if (k === K_MUL) { const p = ma * mb; e = sign((p - Rs) + prodErr(ma, mb, p)); }
       else { const p = Rs * mb; e = sign((ma - p) - prodErr(Rs, mb, p)); }
-      fin64(R, e, neg);
+      fin64(R, e, neg, false, R < MIN_NORM_D ? sigInexact(k, ma, mb) : -1);
       return;
     }
     case K_MIN: case K_MAX: {

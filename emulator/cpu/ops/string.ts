@@ -287,10 +287,22 @@ const lods: Handler = (c, i) => { const size = i.opSize >> 3; lodsOne(c, i, size
 const cmps: Handler = (c, i) => { const size = i.opSize >> 3; cmpsOne(c, i, size, delta(c, size)); };
 const scas: Handler = (c, i) => { const size = i.opSize >> 3; scasOne(c, i, size, delta(c, size)); };
 
+/**
+ * A REP with a 32-bit address size and ECX = 0 still writes ECX, zero-extending RCX, and REP MOVS /
+ * REP STOS also write their ESI/EDI (recorded on Intel hardware, tests/conformance/vectors; a 32-bit
+ * register write zero-extends, SDM Vol. 1 3.4.1.1). Nothing else happens.
+ */
+function repZeroCount(c: Cpu, as: number, si: boolean, di: boolean): void {
+  if (as !== 32) return;
+  c.rh[RCX] = 0;
+  if (si) c.rh[RSI] = 0;
+  if (di) c.rh[RDI] = 0;
+}
+
 const repMovs: Handler = (c, i) => {
   const as = i.addrSize, size = i.opSize >> 3;
   let n = getCount(c, as);
-  if (n === 0) return;
+  if (n === 0) { repZeroCount(c, as, true, true); return; }
   const d = delta(c, size);
   let budget = REP_CHUNK;
   while (n > 0 && budget > 0) {
@@ -308,7 +320,7 @@ const repMovs: Handler = (c, i) => {
 const repStos: Handler = (c, i) => {
   const as = i.addrSize, size = i.opSize >> 3;
   let n = getCount(c, as);
-  if (n === 0) return;
+  if (n === 0) { repZeroCount(c, as, false, true); return; }
   const d = delta(c, size);
   let budget = REP_CHUNK;
   while (n > 0 && budget > 0) {
@@ -326,7 +338,7 @@ const repStos: Handler = (c, i) => {
 const repLods: Handler = (c, i) => {
   const as = i.addrSize, size = i.opSize >> 3;
   let n = getCount(c, as);
-  if (n === 0) return;
+  if (n === 0) { repZeroCount(c, as, false, false); return; }
   const d = delta(c, size);
   let budget = REP_CHUNK;
   while (n > 0 && budget > 0) {
@@ -380,7 +392,7 @@ function scanBlock(c: Cpu, i: Insn, max: number, stopOnZ: boolean, cmps: boolean
 function repCompare(c: Cpu, i: Insn, cmps: boolean): void {
   const as = i.addrSize, size = i.opSize >> 3;
   let n = getCount(c, as);
-  if (n === 0) return;
+  if (n === 0) { repZeroCount(c, as, false, false); return; }
   const d = delta(c, size);
   const stopOnZ = i.rep === 0xf2;
   const fast = size === 1 && d > 0;
