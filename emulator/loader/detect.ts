@@ -11,6 +11,7 @@
 // A command line or modules are only meaningful for multiboot kernels; passing a non-empty one
 // with another kind of image is refused rather than silently dropped.
 
+import { hasDirectBootNote } from './note.ts';
 import type { PhysicalMemory } from '../memory/physical.ts';
 import { ImageError, type BootState } from './types.ts';
 import { hex } from './common.ts';
@@ -67,9 +68,12 @@ export function loadImage(mem: PhysicalMemory, bytes: Uint8Array, opts: LoadImag
   throw new ImageError('not an ELF file and no multiboot header; use --flat ADDR for raw binaries');
 }
 
-/** ELF64 x86-64 ET_EXEC, structurally valid, without PT_INTERP and without a multiboot header. Never throws. */
+/**
+ * ELF64 x86-64 ET_EXEC, structurally valid, without PT_INTERP, without a multiboot header and
+ * without the x86vmx direct-boot note (note.ts): a Linux program for the guest kernel. Never throws.
+ */
 export function isStaticLinuxElf(bytes: Uint8Array): boolean {
-  if (findMultibootHeader(bytes)) return false;
+  if (findMultibootHeader(bytes) || hasDirectBootNote(bytes)) return false;
   const elf = tryParseElf(bytes, { machines: { 64: [EM_X86_64] }, types: [ET_EXEC], what: 'a static Linux executable' });
   return typeof elf !== 'string' && !elf.hasInterp;
 }

@@ -9,4 +9,5 @@ export {
   type MultibootOptions,
 } from './multiboot.ts';
 export { loadFlat, realModeCsIp, type FlatMode, type FlatOptions } from './flat.ts';
+export { hasDirectBootNote } from './note.ts';
 export { loadImage, describeImage, isStaticLinuxElf, detectImageKind, type LoadImageOptions, type ImageKind } from './detect.ts';

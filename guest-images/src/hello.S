@@ -40,3 +40,14 @@ message:
     .asciz "Hello from x86vmx\n"
 
     .section .note.GNU-stack, "", @progbits
+
+/* x86vmx direct-boot note (emulator/loader/note.ts): this ELF is entered directly per contract A,
+ * not run as a Linux program under the guest kernel. */
+    .section .note.x86vmx, "a", @note
+    .balign 4
+    .long 7                         /* namesz: "x86vmx" + NUL */
+    .long 4                         /* descsz */
+    .long 1                         /* type: direct boot */
+    .asciz "x86vmx"
+    .balign 4
+    .long 1                         /* contract A, version 1 */
