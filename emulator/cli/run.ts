@@ -1,15 +1,40 @@
 // `x86vmx run IMAGE`: boot an image, stream its serial output to stdout, exit with its status.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Machine, STOP_NAMES, type RunResult } from '../machine/machine.ts';
 import { StopReason } from '../cpu/state.ts';
-import { ImageError, describeImage } from '../loader/index.ts';
+import { ImageError, describeImage, isStaticLinuxElf } from '../loader/index.ts';
 import { parseArgs, intFlag, UsageError } from './args.ts';
 
 /** Process exit codes for runs that did not end through the debug-exit port. */
 export const EXIT_USAGE = 2, EXIT_TRIPLE_FAULT = 120, EXIT_INSN_LIMIT = 121, EXIT_HALTED = 122, EXIT_EMULATOR_ERROR = 123, EXIT_BAD_IMAGE = 124;
 
 export const RUN_USAGE = `usage: x86vmx run IMAGE [--memory MiB] [--max-insns N] [--stats] [--json FILE]
-                  [--flat ADDR [--mode real16|long64]] [--cmdline STRING]`;
+                  [--flat ADDR [--mode real16|long64]] [--cmdline STRING] [-- PROGRAM-ARGS…]`;
+
+/** The guest kernel that runs static Linux programs (guest-images/kernel). */
+export const KERNEL_IMAGE = fileURLToPath(new URL('../../guest-images/build/kernel.elf', import.meta.url));
+
+/**
+ * Load IMAGE into the machine: a static x86-64 Linux executable (no direct-boot note, no multiboot
+ * header) boots under the guest kernel as multiboot module 0 with its arguments; anything else goes
+ * to the loaders as it is.
+ */
+export function loadForRun(m: Machine, path: string, bytes: Uint8Array, args: string[], opts: { flatAddress?: number; flatMode?: 'real16' | 'long64'; cmdline?: string }): 'program' | 'image' {
+  if (opts.flatAddress === undefined && isStaticLinuxElf(bytes)) {
+    let kernel: Uint8Array;
+    try { kernel = readFileSync(KERNEL_IMAGE); } catch {
+      throw new ImageError(`${basename(path)} is a static Linux executable, but the guest kernel ${KERNEL_IMAGE} is missing (npm run build:guests)`);
+    }
+    const cmd = [basename(path), ...args].join(' ');
+    m.load(kernel, { cmdline: opts.cmdline ?? 'x86vmx-kernel', modules: [{ data: bytes, cmdline: cmd }] });
+    return 'program';
+  }
+  if (args.length) throw new UsageError('arguments after -- are only for static Linux programs run under the guest kernel');
+  m.load(bytes, opts);
+  return 'image';
+}
 
 export function runCommand(argv: string[]): number {
   const p = parseArgs(argv, new Set(['memory', 'max-insns', 'json', 'flat', 'mode', 'cmdline']), new Set(['stats']));
@@ -26,7 +51,7 @@ export function runCommand(argv: string[]): number {
   try {
     const mode = p.flags.get('mode');
     if (mode !== undefined && mode !== 'real16' && mode !== 'long64') throw new UsageError('--mode must be real16 or long64');
-    m.load(bytes, {
+    loadForRun(m, path, bytes, p.rest, {
       flatAddress: p.flags.has('flat') ? intFlag(p, 'flat', 0, 0) : undefined,
       flatMode: mode as 'real16' | 'long64' | undefined,
       cmdline: p.flags.get('cmdline') as string | undefined,
@@ -65,7 +90,7 @@ function printStats(m: Machine, r: RunResult, path: string, bytes: Uint8Array): 
   const lines = [
     `--- x86vmx run statistics: ${path} (${describeImage(bytes)})`,
     `stop:          ${STOP_NAMES[r.reason]}${r.exitStatus >= 0 ? ` (status ${r.exitStatus})` : ''}`,
-    `instructions:  ${r.instructions}`,
+    `instructions:  ${r.instructions} (user mode: ${c.userInstructions()})`,
     `virtual time:  ${(r.ticks / 1e6).toFixed(3)} ms (${r.ticks} ticks)`,
     `host time:     ${r.seconds.toFixed(3)} s`,
     `speed:         ${(r.instructions / r.seconds / 1e6).toFixed(2)} MIPS`,

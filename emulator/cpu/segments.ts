@@ -96,6 +96,7 @@ export function loadDataSeg(c: Cpu, seg: number, sel: number): void {
 export function updateMode(c: Cpu): void {
   const csAttr = c.segAttr[CS];
   c.fetchLin = NaN; // CPL or mode may change what a fetch may see
+  const wasUser = c.cpl === 3;
   if ((c.cr0 & CR0_PE) === 0) {
     c.mode = MODE_REAL; c.codeSize = 16; c.cpl = 0;
   } else if (c.flags & RFLAGS_VM) {
@@ -109,6 +110,9 @@ export function updateMode(c: Cpu): void {
     } else if (csAttr & A_DB) { c.mode = MODE_PROT32; c.codeSize = 32; }
     else { c.mode = MODE_PROT16; c.codeSize = 16; }
   }
+  // User-mode instruction accounting (the CPL changes only here).
+  if (wasUser && c.cpl !== 3) c.userInsns += c.icount - c.userSince;
+  else if (!wasUser && c.cpl === 3) c.userSince = c.icount;
   c.stackSize = c.mode === MODE_LONG64 ? 64 : (c.segAttr[SS] & A_DB) && (c.cr0 & CR0_PE) ? 32 : 16;
   if (c.cpl === 3) { c.accR = P_RU; c.accW = P_WU; c.accX = P_XU; }
   else { c.accR = P_RS; c.accW = P_WS; c.accX = P_XS; }

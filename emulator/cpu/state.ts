@@ -101,6 +101,10 @@ export class Cpu {
   stop: StopReason = StopReason.None;
   stopMessage = '';
   icount = 0;
+  /** Instructions retired at CPL 3 before the current stretch in user mode (see userInstructions). */
+  userInsns = 0;
+  /** icount when the CPU last entered CPL 3. */
+  userSince = 0;
   haltTicks = 0;
 
   // --- pending exception (filled before FAULT is thrown) ---
@@ -171,6 +175,9 @@ export class Cpu {
     (this.icache as unknown[]).fill(undefined);
     this.mem.codeFrames.fill(0);
   }
+
+  /** Instructions retired in user mode (CPL 3); the pseudo-migration clock counts these. */
+  userInstructions(): number { return this.userInsns + (this.cpl === 3 ? this.icount - this.userSince : 0); }
 
   /** Virtual time in ticks (1 GHz): retired instructions plus ticks skipped in HLT. */
   now(): number { return this.icount + this.haltTicks; }
