@@ -1,6 +1,7 @@
 // x86vmx command line: run · bench (debug and migrate arrive with their issues).
 import { runCommand, RUN_USAGE, EXIT_USAGE } from './run.ts';
 import { benchCommand } from './bench.ts';
+import { measureIpsCommand } from './measure-ips.ts';
 import { UsageError } from './args.ts';
 
 const USAGE = `x86vmx — x86-64 emulator with VMX, EPT and SPP
@@ -8,6 +9,7 @@ const USAGE = `x86vmx — x86-64 emulator with VMX, EPT and SPP
 commands:
   ${RUN_USAGE.replace(/\n/g, '\n  ')}
   x86vmx bench [--json FILE]
+  x86vmx measure-ips [NAME[:ARG,ARG…]…] [--runs N] [--out FILE]
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -16,6 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run': return runCommand(rest);
       case 'bench': return benchCommand(rest);
+      case 'measure-ips': return measureIpsCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE); return cmd === undefined ? EXIT_USAGE : 0;
       default: throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
