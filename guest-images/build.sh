@@ -8,6 +8,8 @@
 # Outputs:
 #   hello.elf exceptions.elf paging.elf timer.elf smc.elf bench-xorshift.elf   ELF64, direct boot
 #   boot32to64.elf                                                            ELF32, multiboot v1
+#   kernel.elf      the guest kernel for static Linux programs (ELF64, multiboot v1; kernel/)
+#   apps/NAME.elf   workload programs: static x86-64 Linux executables on our libc (build-apps.sh)
 #   bench-xorshift.expected   expected serial output of bench-xorshift.elf, produced by the
 #                             independent C reference src/bench-xorshift-ref.c (built for the host
 #                             and run; skipped with a warning if the host cannot run it)
@@ -80,6 +82,31 @@ assemble boot32to64.S "$TMP/boot32to64.o"
 assemble realmode.S "$TMP/realmode.o"
 "$LD" -m elf_x86_64 -nostdlib -static --build-id=none -Ttext=0x7C00 -e _start --oformat binary \
     -o "$OUT/realmode.bin" "$TMP/realmode.o"
+
+# kernel.elf: the guest kernel that runs static x86-64 Linux programs (kernel/README.md). C
+# (freestanding, no SSE/x87/MMX, no red zone, kernel code model) and two assembler files, linked
+# with kernel/link.ld as an ELF64 multiboot v1 kernel. Compiled in kernel/ with relative names.
+KCFLAGS=(-c -O2 -std=gnu11 -ffreestanding -nostdlib -mno-red-zone -mgeneral-regs-only -mno-mmx -mno-sse
+         -mno-80387 -mcmodel=kernel -fno-pic -fno-pie -fno-stack-protector -fno-stack-clash-protection
+         -fcf-protection=none -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-ident
+         -fno-tree-loop-distribute-patterns -Wall -Wextra)
+KOBJS=()
+(
+    cd "$HERE/kernel"
+    for s in boot entry; do
+        "$CC" -c -m64 -nostdlib -ffreestanding -Wa,--noexecstack -Wa,--64 "$s.S" -o "$TMP/k_$s.o"
+    done
+    for c in main desc trap syscall timer pmm vm exec uart lib; do
+        "$CC" "${KCFLAGS[@]}" "$c.c" -o "$TMP/k_$c.o"
+    done
+)
+for o in boot entry main desc trap syscall timer pmm vm exec uart lib; do KOBJS+=("$TMP/k_$o.o"); done
+"$LD" "${LDFLAGS[@]}" -T "$HERE/kernel/link.ld" -o "$OUT/kernel.elf" "${KOBJS[@]}"
+
+# apps/*.elf: the x86vmx libc (libc/) and the workload programs (apps/), static x86-64 Linux
+# executables that run natively and under kernel.elf; build-apps.sh also runs the ISA check
+# (check-isa.sh: no x87/MMX/SSE3+/AVX).
+bash "$HERE/build-apps.sh" "$OUT"
 
 # Expected output of bench-xorshift.elf, from the independent C reference.
 if "$HOSTCC" -O2 -std=c99 -Wall -Wextra -o "$TMP/bench-xorshift-ref" bench-xorshift-ref.c 2>"$TMP/ref.log" \

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -16,7 +16,24 @@ const guestDir = join(root, 'guest-images');
 const buildDir = join(guestDir, 'build');
 
 const DIRECT_IMAGES = ['hello', 'exceptions', 'paging', 'timer', 'smc', 'bench-xorshift'];
-const ALL_OUTPUTS = [...DIRECT_IMAGES.map((n) => `${n}.elf`), 'boot32to64.elf', 'realmode.bin', 'bench-xorshift.expected'];
+// Workload programs on the x86vmx libc (guest-images/apps, built by build-apps.sh into build/apps/).
+const APPS = ['idle', 'alloc-churn', 'stencil', 'event-sim', 'game-search', 'lz-compress', 'memclear', 'libc-check'];
+const ALL_OUTPUTS = [
+  ...DIRECT_IMAGES.map((n) => `${n}.elf`),
+  'boot32to64.elf',
+  'realmode.bin',
+  'bench-xorshift.expected',
+  'kernel.elf', // the guest kernel for static Linux programs (guest-images/kernel)
+  ...APPS.map((n) => `apps/${n}.elf`),
+];
+
+/** Files under dir, as relative paths with '/' separators, sorted. */
+function listFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
+}
 
 const BENCH_EXPECTED =
   'bench-xorshift: iterations=5000000 seed=0x123456789abcdef1\n' +
@@ -195,6 +212,30 @@ describe('boot32to64.elf (contract B: multiboot v1)', () => {
   });
 });
 
+describe('kernel.elf (the guest kernel for static Linux programs: multiboot v1, ELF64, higher half)', () => {
+  it('is an ELF64 x86-64 executable with a valid multiboot header, loaded at 1 MiB, entered at its 32-bit entry', () => {
+    const { buf, elf } = load('kernel.elf');
+    expect(elf.cls).toBe(2);
+    expect(elf.type).toBe(2);
+    expect(elf.machine).toBe(62);
+    const off = findMultibootHeader(buf);
+    expect(off).toBeGreaterThanOrEqual(0);
+    expect(off).toBeLessThan(8192);
+    const flags = buf.readUInt32LE(off + 4);
+    expect((buf.readUInt32LE(off) + flags + buf.readUInt32LE(off + 8)) >>> 0).toBe(0);
+    expect(flags & 0x10000).toBe(0);
+    const loads = elf.phdrs.filter((p) => p.type === 1);
+    for (const p of loads) {
+      expect(p.paddr).toBeGreaterThanOrEqual(0x100000n);
+      expect(p.paddr + BigInt(p.memsz)).toBeLessThan(0x40000000n);
+    }
+    // the 32-bit entry runs at its physical address; the rest is linked at 0xFFFFFFFF80000000 + phys
+    expect(elf.entry).toBe(elf.symbols.get('_start32'));
+    expect(loads.some((p) => p.vaddr === p.paddr && elf.entry >= p.vaddr && elf.entry < p.vaddr + BigInt(p.memsz))).toBe(true);
+    expect(elf.symbols.get('freelist')).toBe(0xffffffff80101000n); // free-list header at physical 0x101000
+  });
+});
+
 describe('bench-xorshift.elf', () => {
   it('exports its iteration count and seed', () => {
     const { elf } = load('bench-xorshift.elf');
@@ -238,7 +279,7 @@ describe('guest-images/build.sh', () => {
       const dir = mkdtempSync(join(tmpdir(), 'x86vmx-guests-'));
       try {
         execFileSync('bash', [join(guestDir, 'build.sh'), dir], { stdio: 'pipe' });
-        expect(readdirSync(dir).sort()).toEqual([...ALL_OUTPUTS].sort());
+        expect(listFiles(dir)).toEqual([...ALL_OUTPUTS].sort());
         for (const name of ALL_OUTPUTS) {
           const rebuilt = readFileSync(join(dir, name));
           const committed = readFileSync(join(buildDir, name));

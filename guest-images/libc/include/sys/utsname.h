@@ -1,0 +1,16 @@
+/* sys/utsname.h - x86vmx libc: uname (Linux layout: six 65-byte fields). */
+#ifndef _X86VMX_SYS_UTSNAME_H
+#define _X86VMX_SYS_UTSNAME_H
+
+struct utsname {
+    char sysname[65];
+    char nodename[65];
+    char release[65];
+    char version[65];
+    char machine[65];
+    char domainname[65];
+};
+
+int uname(struct utsname *buf);
+
+#endif
