@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Machine, STOP_NAMES, type RunResult } from '../machine/machine.ts';
+import { Machine, BufferedSerial, STOP_NAMES, type RunResult } from '../machine/machine.ts';
 import { StopReason } from '../cpu/state.ts';
 import { ImageError, describeImage, isStaticLinuxElf } from '../loader/index.ts';
 import { parseArgs, intFlag, UsageError } from './args.ts';
@@ -11,7 +11,8 @@ import { parseArgs, intFlag, UsageError } from './args.ts';
 export const EXIT_USAGE = 2, EXIT_TRIPLE_FAULT = 120, EXIT_INSN_LIMIT = 121, EXIT_HALTED = 122, EXIT_EMULATOR_ERROR = 123, EXIT_BAD_IMAGE = 124;
 
 export const RUN_USAGE = `usage: x86vmx run IMAGE [--memory MiB] [--max-insns N] [--stats] [--json FILE]
-                  [--flat ADDR [--mode real16|long64]] [--cmdline STRING] [-- PROGRAM-ARGS…]`;
+                  [--flat ADDR [--mode real16|long64]] [--cmdline STRING] [--input FILE|-]
+                  [-- PROGRAM-ARGS…]`;
 
 /** The guest kernel that runs static Linux programs (guest-images/kernel). */
 export const KERNEL_IMAGE = fileURLToPath(new URL('../../guest-images/build/kernel.elf', import.meta.url));
@@ -37,7 +38,7 @@ export function loadForRun(m: Machine, path: string, bytes: Uint8Array, args: st
 }
 
 export function runCommand(argv: string[]): number {
-  const p = parseArgs(argv, new Set(['memory', 'max-insns', 'json', 'flat', 'mode', 'cmdline']), new Set(['stats']));
+  const p = parseArgs(argv, new Set(['memory', 'max-insns', 'json', 'flat', 'mode', 'cmdline', 'input']), new Set(['stats']));
   if (p.positional.length !== 1) throw new UsageError(RUN_USAGE);
   const path = p.positional[0];
   const memoryMiB = intFlag(p, 'memory', 64, 2, 3072);
@@ -47,11 +48,22 @@ export function runCommand(argv: string[]): number {
     process.stderr.write(`x86vmx: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return EXIT_BAD_IMAGE;
   }
-  const m = new Machine({ memoryMiB });
+  // COM1 input: --input FILE (or - for the host's stdin) is fed before the run starts.
+  let input: Uint8Array = new Uint8Array(0);
+  const inputFlag = p.flags.get('input');
+  if (typeof inputFlag === 'string') {
+    try { input = readFileSync(inputFlag === '-' ? 0 : inputFlag); } catch (e) {
+      process.stderr.write(`x86vmx: cannot read input ${inputFlag}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      return EXIT_BAD_IMAGE;
+    }
+  }
+  const serial = new BufferedSerial((b) => process.stdout.write(String.fromCharCode(b)));
+  const m = new Machine({ memoryMiB, serial });
+  let kind: 'program' | 'image';
   try {
     const mode = p.flags.get('mode');
     if (mode !== undefined && mode !== 'real16' && mode !== 'long64') throw new UsageError('--mode must be real16 or long64');
-    loadForRun(m, path, bytes, p.rest, {
+    kind = loadForRun(m, path, bytes, p.rest, {
       flatAddress: p.flags.has('flat') ? intFlag(p, 'flat', 0, 0) : undefined,
       flatMode: mode as 'real16' | 'long64' | undefined,
       cmdline: p.flags.get('cmdline') as string | undefined,
@@ -63,6 +75,9 @@ export function runCommand(argv: string[]): number {
     }
     throw e;
   }
+  serial.feed(input);
+  // A program under the guest kernel sees end of input as ^D (the kernel's EOF), so read(0) never hangs.
+  if (kind === 'program') serial.feed(new Uint8Array([4]));
   const r = m.run(maxInsns);
   if (p.flags.has('stats')) printStats(m, r, path, bytes);
   const json = p.flags.get('json');
