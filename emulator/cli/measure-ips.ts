@@ -16,6 +16,20 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const APPS_DIR = join(ROOT, 'guest-images/build/apps');
 export const IPS_TABLE = join(ROOT, 'guest-images/ips.json');
 export const DEFAULT_WORKLOADS = ['idle', 'alloc-churn', 'stencil', 'event-sim', 'game-search', 'lz-compress', 'memclear'];
+/**
+ * Measurement sizes: long enough natively (~10+ ms) that process start-up is a small correction,
+ * short enough to count in the emulator in seconds. idle sleeps, so its IPS is the rate of a mostly
+ * sleeping guest, not a CPU speed.
+ */
+export const MEASURE_ARGS: Record<string, string[]> = {
+  'idle': ['20', '10'],
+  'alloc-churn': ['160'],
+  'stencil': ['128', '24'],
+  'event-sim': ['20000', '50000'],
+  'game-search': ['4', '7', '6'],
+  'lz-compress': ['128', '1'],
+  'memclear': ['256', '40'],
+};
 
 export interface IpsEntry {
   program: string;
@@ -80,7 +94,7 @@ export function measureIpsCommand(argv: string[]): number {
   const entries: IpsEntry[] = [];
   for (const spec of specs) {
     const [name, argStr] = spec.split(':', 2);
-    const args = argStr ? argStr.split(',').filter(Boolean) : [];
+    const args = argStr !== undefined ? argStr.split(',').filter(Boolean) : (MEASURE_ARGS[name] ?? []);
     const path = join(APPS_DIR, `${name}.elf`);
     if (!existsSync(path)) throw new UsageError(`no workload ${name} (${path}); known: ${DEFAULT_WORKLOADS.join(', ')}`);
     const nat = timeNative(path, args, runs);
