@@ -6,8 +6,9 @@
 // is discovered from CPUID.1:ECX.VMX and IA32_FEATURE_CONTROL, not from the vendor.
 //
 // Not reported because not implemented: x87 FPU (leaf 1 EDX bit 0) and MMX, VME, MTRRs, MCA,
-// CLFLUSH, SSE3 and later, XSAVE, PCID, FSGSBASE, SMAP, VMX (added by the VMX layer through
-// cpuidConfig when it lands), performance monitoring (leaf 0AH is beyond the maximum leaf).
+// SSE3 and later, XSAVE, PCID, FSGSBASE, SMAP, performance monitoring (leaf 0AH is beyond the
+// maximum leaf). VMX (leaf 1 ECX bit 5) is added by vmx/capabilities.ts through cpuidConfig when
+// the VMX layer is loaded (vmx/index.ts).
 //
 // Leaves above the maximum basic or extended leaf return the highest basic leaf's data, as the
 // SDM specifies for Intel processors; leaves within range that carry nothing here return zeros.
@@ -25,10 +26,10 @@ export const cpuidConfig = {
   // CPUID.1:ECX — CX16 (13), POPCNT (23).
   leaf1Ecx: (1 << 13) | (1 << 23),
   // CPUID.1:EDX — DE (2), PSE (3), TSC (4), MSR (5), PAE (6), MCE (7), CX8 (8), SEP (11), PGE (13),
-  // CMOV (15), PAT (16), PSE-36 (17), FXSR (24), SSE (25), SSE2 (26). APIC (9) is added at run time
-  // when the machine has a local APIC (Cpu.apicBaseMsr).
+  // CMOV (15), PAT (16), PSE-36 (17), CLFSH (19: CLFLUSH is implemented, ops/sse-state.ts), FXSR (24),
+  // SSE (25), SSE2 (26). APIC (9) is added at run time when the machine has a local APIC (Cpu.apicBaseMsr).
   leaf1Edx: (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 11) |
-    (1 << 13) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 24) | (1 << 25) | (1 << 26),
+    (1 << 13) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 19) | (1 << 24) | (1 << 25) | (1 << 26),
   // CPUID.(EAX=7,ECX=0):EBX — SMEP (7), ERMS (9: REP MOVSB/STOSB take the bulk typed-array path).
   leaf7Ebx: (1 << 7) | (1 << 9),
   // CPUID.(EAX=7,ECX=0):ECX — UMIP (2).
@@ -65,16 +66,20 @@ function basic(c: Cpu, leaf: number, sub: number): void {
       return;
     }
     case 1: {
-      // EBX: brand index 0, no CLFLUSH line size, one logical processor, initial APIC ID 0.
+      // EBX: brand index 0, CLFLUSH line size 8 × 8 = 64 bytes (EBX[15:8], valid with CLFSH), one
+      // logical processor, initial APIC ID 0.
       const edx = cpuidConfig.leaf1Edx | (c.apicBaseMsr !== null ? 1 << 9 : 0);
-      set(CPU_SIGNATURE, 0, cpuidConfig.leaf1Ecx, edx);
+      set(CPU_SIGNATURE, (edx & (1 << 19)) !== 0 ? 8 << 8 : 0, cpuidConfig.leaf1Ecx, edx);
       return;
     }
     case 7:
       if (sub === 0) set(0, cpuidConfig.leaf7Ebx, cpuidConfig.leaf7Ecx, 0);
       else set(0, 0, 0, 0);
       return;
-    default: set(0, 0, 0, 0); return; // leaves 2-6: no cache/TLB descriptors, no power management
+    // Leaf 2: "The least-significant byte in register EAX (register AL) will always return 01H";
+    // every other byte is the null descriptor (no cache/TLB descriptors).
+    case 2: set(1, 0, 0, 0); return;
+    default: set(0, 0, 0, 0); return; // leaves 3-6: no serial number, cache parameters, MONITOR, power management
   }
 }
 

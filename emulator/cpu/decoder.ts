@@ -33,6 +33,12 @@ export interface OpDef {
   o64?: boolean;
   /** ModRM.mod is ignored and treated as 11b: rm is always a register (MOV CR/DR, SDM Vol. 2B). */
   regOnly?: boolean;
+  /**
+   * The opcode has forms that accept LOCK (SDM Vol. 2A "LOCK": ADD ADC AND BTC BTR BTS CMPXCHG
+   * CMPXCHG8B/16B DEC INC NEG NOT OR SBB SUB XOR XADD XCHG); `pick` then rejects the forms that do
+   * not (register destination, CMP, BT, other group members). Without it a LOCK prefix is #UD.
+   */
+  lockable?: boolean;
   /** Choose the handler for the decoded instruction; undefined means #UD. */
   pick: (i: Insn) => Handler | undefined;
 }
@@ -230,7 +236,9 @@ function decodeOne(c: Cpu, mode: number): Insn {
       }
       break;
   }
-  if ((long && d.i64) || (!long && d.o64)) return i; // invalid in this mode: #UD
+  // Invalid in this mode, or LOCK on an instruction that cannot be locked: #UD (the length above
+  // is still the full instruction's).
+  if ((long && d.i64) || (!long && d.o64) || (lock && !d.lockable)) return i;
   const h = d.pick(i);
   if (h !== undefined) i.exec = h;
   return i;

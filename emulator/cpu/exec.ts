@@ -1,7 +1,7 @@
 // The run loop: fetch (decoded-instruction cache), execute, retire; events (timers, interrupts,
 // HLT) are handled only at instruction boundaries when `checkEvents` is set or a deadline passes.
 // Time is instructions: each retired instruction is one tick of the 1 GHz virtual clock.
-import { Cpu, StopReason, TF } from './state.ts';
+import { Cpu, StopReason, TF, RF } from './state.ts';
 import { fetchDecode, fetchSlow } from './decoder.ts';
 import type { Insn } from './insn.ts';
 import { FAULT } from './fault.ts';
@@ -22,6 +22,7 @@ export function step(c: Cpu): void {
   if (c.checkEvents || c.halted) {
     c.checkEvents = false;
     if (acceptInterrupt(c)) return;
+    c.flags &= ~RF; // RF (from IRET) lasts until the next instruction starts (SDM Vol. 3B 18.3.1.1)
     if (c.icount < c.inhibitUntil) c.checkEvents = true; // re-check once the STI / MOV SS shadow ends (as run does)
     if (c.halted) return; // HLT: nothing executes until an interrupt is accepted
   }
@@ -64,8 +65,13 @@ export function run(c: Cpu, hooks: RunHooks, limit = Infinity): StopReason {
     if (c.checkEvents || c.halted || c.now() >= c.deadline) {
       // Devices may have been re-programmed by I/O: bring them up to date and re-read the deadline.
       c.deadline = hooks.onDeadline(c);
+      if (c.vmxTimerDeadline < c.deadline) c.deadline = c.vmxTimerDeadline; // VMX-preemption timer (vmx/)
       c.checkEvents = false;
       acceptInterrupt(c);
+      // RFLAGS.RF (loaded by IRET, which also sets checkEvents) "is cleared at the start of the
+      // instruction after the check for instruction breakpoints" (SDM Vol. 3B 18.3.1.1); an
+      // interrupt taken right here still pushes it as 1.
+      c.flags &= ~RF;
       if (c.stop !== StopReason.None) break;
       if (c.icount < c.inhibitUntil) c.checkEvents = true; // re-check after the shadow ends
       if (c.halted) {

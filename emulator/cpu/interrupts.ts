@@ -9,13 +9,36 @@ import { readDescriptor, descLo, descHi, descAttr, setSegment, loadSegReal, upda
 import { push16 } from './stack.ts';
 
 export const EV_EXTERNAL = 0, EV_EXCEPTION = 1, EV_SOFTWARE = 2, EV_SOFT_EXCEPTION = 3;
+/**
+ * INT1 (F1, ICEBP): #DB delivered as a "privileged software exception" — the saved RIP is the next
+ * instruction like INT3, but the gate DPL is not checked and EXT is set in an error code like a
+ * hardware exception (SDM Vol. 2A INT n/INTO/INT3/INT1; Vol. 3A 6.12.1.1, 6.13).
+ */
+export const EV_PRIV_SOFT_EXCEPTION = 4;
 
 const TWO32 = 4294967296;
 
 /** Contributory exceptions (SDM Vol. 3A Table 6-4). */
 function contributory(v: number): boolean { return v === DE || (v >= 10 && v <= 13); }
 
-/** Hook for VMX: called before delivering an event in VMX non-root operation; returns true if it caused a VM exit. */
+/**
+ * Fault-class exceptions (SDM Vol. 3A Table 6-1): #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM
+ * #VE #CP. #DB is a fault only for instruction breakpoints, which are not implemented.
+ */
+const FAULT_CLASS = (1 << 0) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) |
+  (1 << 14) | (1 << 16) | (1 << 17) | (1 << 19) | (1 << 20) | (1 << 21);
+/**
+ * RF forced into the RFLAGS image the frame pushes: "For any fault-class exception except a debug
+ * exception generated in response to an instruction breakpoint, the value pushed for RF is 1"
+ * (SDM Vol. 3B 18.3.1.1). Set only by deliverException (processor-detected exceptions); events
+ * injected by VM entry do not set RF (the VMM does, SDM Vol. 3C 26.6.1).
+ */
+let rfImage = 0;
+
+/**
+ * Hook for VMX: called before delivering an event in VMX non-root operation (only when
+ * c.vmxNonRoot); returns true if it caused a VM exit instead (exception bitmap, SDM Vol. 3C 25.2).
+ */
 export let eventInterceptor: ((c: Cpu, vector: number, kind: number, hasCode: boolean, code: number) => boolean) | null = null;
 export function setEventInterceptor(f: typeof eventInterceptor): void { eventInterceptor = f; }
 
@@ -27,19 +50,28 @@ export function setEventInterceptor(f: typeof eventInterceptor): void { eventInt
 export function deliverException(c: Cpu): void {
   let vec = c.excVector, hasCode = c.excHasCode, code = c.excCode;
   c.excVector = -1;
+  if (vec < 0) return; // a VM exit unwound the instruction (cpu/vmx-hooks.ts): nothing to deliver
   let chain = excName(vec, hasCode, code);
   for (let attempt = 0; ; attempt++) {
     if (vec >= 0 && vec < 32) c.exceptionCounts[vec]++;
-    if (vec === PF) c.cr2 = c.pfAddr;
     try {
-      deliverEvent(c, vec, EV_EXCEPTION, hasCode, code);
+      // In VMX non-root operation the exception may cause a VM exit instead; CR2 is then not
+      // written (SDM Vol. 3C 27.1: a #PF that causes a VM exit does not load CR2).
+      if (c.vmxNonRoot && eventInterceptor !== null && eventInterceptor(c, vec, EV_EXCEPTION, hasCode, code)) return;
+      if (vec === PF) c.cr2 = c.pfAddr;
+      rfImage = vec < 32 && ((FAULT_CLASS >>> vec) & 1) !== 0 ? RF : 0;
+      deliverThroughIdt(c, vec, EV_EXCEPTION, hasCode, code);
+      rfImage = 0;
       return;
     } catch (e) {
+      rfImage = 0;
       if (e !== FAULT) throw e;
       const second = c.excVector;
       c.excVector = -1;
+      if (second < 0) return; // a VM exit during delivery
       chain += ` -> ${excName(second, c.excHasCode, c.excCode)}`;
       if (vec === DF) {
+        if (c.vmxNonRoot && c.vmx !== null) { c.vmx.tripleFault(c); return; } // exit reason 2
         c.stop = StopReason.TripleFault;
         c.stopMessage = `triple fault at RIP 0x${c.rip.toString(16)}: ${chain} while delivering #DF`;
         return;
@@ -51,6 +83,7 @@ export function deliverException(c: Cpu): void {
         vec = second; hasCode = c.excHasCode; code = c.excCode;
       }
       if (attempt > 8) {
+        if (c.vmxNonRoot && c.vmx !== null) { c.vmx.tripleFault(c); return; }
         c.stop = StopReason.TripleFault;
         c.stopMessage = `triple fault: unrecoverable exception loop at RIP 0x${c.rip.toString(16)}: ${chain}`;
         return;
@@ -65,16 +98,28 @@ export function deliverException(c: Cpu): void {
  * handler address.
  */
 export function deliverEvent(c: Cpu, vec: number, kind: number, hasCode: boolean, code: number): void {
-  if (eventInterceptor !== null && eventInterceptor(c, vec, kind, hasCode, code)) return;
+  if (c.vmxNonRoot && eventInterceptor !== null && eventInterceptor(c, vec, kind, hasCode, code)) return;
+  deliverThroughIdt(c, vec, kind, hasCode, code);
+}
+
+/**
+ * Deliver through the IVT/IDT with no VMX interception (VM-entry event injection calls this
+ * directly: an injected event is never subject to the exception bitmap, SDM Vol. 3C 26.5.1).
+ * The event is recorded in c.deliv* while delivery is in progress, so that a VM exit raised during
+ * delivery can report it as IDT-vectoring information (SDM Vol. 3C 27.2.3).
+ */
+export function deliverThroughIdt(c: Cpu, vec: number, kind: number, hasCode: boolean, code: number): void {
+  c.delivVec = vec; c.delivKind = kind; c.delivHasCode = hasCode; c.delivCode = code; c.delivLen = c.nextRip - c.rip;
   const soft = kind === EV_SOFTWARE || kind === EV_SOFT_EXCEPTION;
-  const retRip = soft ? c.nextRip : c.rip;
-  const ext = kind === EV_EXTERNAL || kind === EV_EXCEPTION ? 1 : 0;
+  const retRip = soft || kind === EV_PRIV_SOFT_EXCEPTION ? c.nextRip : c.rip;
+  const ext = kind === EV_SOFTWARE || kind === EV_SOFT_EXCEPTION ? 0 : 1;
   if (kind === EV_EXTERNAL) c.interruptCount++;
   c.eventCount++;
   c.halted = false;
-  if ((c.cr0 & CR0_PE) === 0) return deliverReal(c, vec, retRip);
-  if (c.efer & EFER_LMA) return deliverLong(c, vec, soft, ext, hasCode, code, retRip);
-  return deliverProtected(c, vec, soft, ext, hasCode, code, retRip);
+  if ((c.cr0 & CR0_PE) === 0) deliverReal(c, vec, retRip);
+  else if (c.efer & EFER_LMA) deliverLong(c, vec, soft, ext, hasCode, code, retRip);
+  else deliverProtected(c, vec, soft, ext, hasCode, code, retRip);
+  c.delivVec = -1;
 }
 
 function deliverReal(c: Cpu, vec: number, retRip: number): void {
@@ -107,13 +152,13 @@ function deliverProtected(c: Cpu, vec: number, soft: boolean, ext: number, hasCo
   const sel = lo >>> 16;
   const offset = gate32 ? ((lo & 0xffff) | (hi & 0xffff0000)) >>> 0 : lo & 0xffff;
   if ((sel & 0xfffc) === 0) raise(c, GP, ext);
-  readDescriptor(c, sel, GP);
+  readDescriptor(c, sel, GP, ext);
   const attr = descAttr(descHi);
   const dpl = (attr >> 5) & 3;
   if (!(attr & A_S) || !(attr & T_CODE) || dpl > c.cpl) raise(c, GP, (sel & 0xfffc) + ext);
   if (!(attr & A_P)) raise(c, NP, (sel & 0xfffc) + ext);
   const csLo = descLo, csHi = descHi;
-  const flags = getRflags(c);
+  const flags = getRflags(c) | rfImage;
   const oldCs = c.segSel[CS], oldSs = c.segSel[SS], oldEsp = c.rl[RSP];
   const size = gate32 ? 4 : 2;
   let newCpl = c.cpl;
@@ -125,11 +170,12 @@ function deliverProtected(c: Cpu, vec: number, soft: boolean, ext: number, hasCo
     // Inter-privilege: new stack from the 32-bit TSS (SDM Vol. 3A 7.2.1, Figure 7-2).
     newCpl = dpl;
     const tss = c.segBase[TR];
-    if (8 * dpl + 11 > c.segLimit[TR]) raise(c, TS, (c.segSel[TR] & 0xfffc) + ext);
+    // ESP0..2 at 4 + 8·DPL, SS at +4: "IF (TSSstackAddress + 5) > current TSS limit THEN #TS" (Vol. 2A INT n).
+    if (8 * dpl + 9 > c.segLimit[TR]) raise(c, TS, (c.segSel[TR] & 0xfffc) + ext);
     const esp = rdSys32(c, tss + 4 + 8 * dpl) >>> 0;
     const ss = rdSys16(c, tss + 8 + 8 * dpl);
     if ((ss & 0xfffc) === 0) raise(c, TS, ext);
-    readDescriptor(c, ss, TS);
+    readDescriptor(c, ss, TS, ext);
     const sa = descAttr(descHi);
     if ((ss & 3) !== dpl || ((sa >> 5) & 3) !== dpl || !(sa & A_S) || (sa & T_CODE) || !(sa & 2)) raise(c, TS, (ss & 0xfffc) + ext);
     if (!(sa & A_P)) raise(c, SSV, (ss & 0xfffc) + ext);
@@ -173,7 +219,7 @@ function deliverLong(c: Cpu, vec: number, soft: boolean, ext: number, hasCode: b
   const sel = lo >>> 16;
   const target = upper * TWO32 + (((lo & 0xffff) | (hi & 0xffff0000)) >>> 0);
   if ((sel & 0xfffc) === 0) raise(c, GP, ext);
-  readDescriptor(c, sel, GP);
+  readDescriptor(c, sel, GP, ext);
   const attr = descAttr(descHi);
   const dpl = (attr >> 5) & 3;
   if (!(attr & A_S) || !(attr & T_CODE) || dpl > c.cpl || !(attr & A_L) || (attr & A_DB)) raise(c, GP, (sel & 0xfffc) + ext);
@@ -181,7 +227,7 @@ function deliverLong(c: Cpu, vec: number, soft: boolean, ext: number, hasCode: b
   if (target < -140737488355328 || target >= 140737488355328) raise(c, GP, ext);
   const csLo = descLo, csHi = descHi;
   const newCpl = attr & T_CONFORMING ? c.cpl : dpl;
-  const flags = getRflags(c);
+  const flags = getRflags(c) | rfImage;
   const oldCs = c.segSel[CS], oldSs = c.segSel[SS];
   const oldRspLo = c.rl[RSP], oldRspHi = c.rh[RSP];
   let rsp: number;
@@ -236,6 +282,9 @@ export function hi64(v: number): number { return Math.floor(v / TWO32) | 0; }
 
 /** Acknowledge and deliver a pending external interrupt if RFLAGS.IF allows and no shadow is active. */
 export function acceptInterrupt(c: Cpu): boolean {
+  // VMX non-root: the preemption timer, external-interrupt exiting (which ignores RFLAGS.IF) and
+  // interrupt-window exiting are examined first (cpu/vmx-hooks.ts).
+  if (c.vmxNonRoot && c.vmx !== null && c.vmx.boundary(c)) return true;
   if (!(c.flags & IF) || c.intr === null || c.icount < c.inhibitUntil) return false;
   if (!c.intr.hasInterrupt()) return false;
   const vec = c.intr.acknowledge();

@@ -35,6 +35,8 @@ export function defineMsr(index: number, d: MsrDef): void {
 }
 
 function out(lo: number, hi: number): void { msrLo = lo | 0; msrHi = hi | 0; }
+/** RDMSR result for MSRs that other layers define with defineMsr (e.g. the VMX capability MSRs). */
+export function setMsrResult(lo: number, hi: number): void { out(lo, hi); }
 /** A signed (sign-extended) 64-bit double as halves. */
 function outAddr(v: number): void {
   const hi = Math.floor(v / TWO32);
@@ -50,7 +52,8 @@ const readOnly = (c: Cpu): void => { gp0(c); };
 
 /** Time-stamp counter in 1 GHz virtual ticks (SDM Vol. 3B 18.17): now() plus the WRMSR offset. */
 export function readTsc(c: Cpu): number {
-  const v = c.now() + c.tscOffset;
+  // In VMX non-root operation with "use TSC offsetting" the VMCS TSC offset is added (SDM Vol. 3C 25.3).
+  const v = c.now() + c.tscOffset + c.vmxTscOffset;
   return v < 0 ? 0 : v;
 }
 

@@ -17,6 +17,9 @@ export function resetCpu(c: Cpu): void {
   c.xmm.fill(0); c.mxcsr = 0x1f80;
   c.rip = 0xfff0;
   c.halted = false; c.stop = StopReason.None; c.inhibitUntil = -1; c.checkEvents = true;
+  // Reset leaves VMX operation (the vmx/ layer recreates its state at the next VMXON).
+  c.vmx = null; c.vmxNonRoot = false; c.vmxTscOffset = 0; c.vmxTimerDeadline = Infinity;
+  c.cr0Fixed0 = 0; c.cr4Fixed0 = 0; c.ssShadowUntil = -1; c.delivVec = -1; c.gpaToHpa = null;
   c.tlb.flushAll();
   updateMode(c);
 }

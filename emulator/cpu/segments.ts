@@ -15,15 +15,19 @@ export const T_CODE = 8, T_CONFORMING = 4, T_READ = 2, T_WRITE = 2, T_ACCESSED =
 /** Result of readDescriptor. */
 export let descLo = 0, descHi = 0, descAddr = 0;
 
-/** Read the 8-byte descriptor for `sel` from the GDT or LDT; #GP(sel) (or `vec`) if outside the table. */
-export function readDescriptor(c: Cpu, sel: number, vec = GP): void {
+/**
+ * Read the 8-byte descriptor for `sel` from the GDT or LDT; #GP(sel) (or `vec`) if outside the table.
+ * `ext` is the EXT bit of that error code: 1 while delivering an external interrupt or an exception
+ * (SDM Vol. 3A 6.13; Vol. 2A INT n: "#GP(error_code(new code-segment selector,0,EXT))").
+ */
+export function readDescriptor(c: Cpu, sel: number, vec = GP, ext = 0): void {
   const idx = sel & 0xfff8;
   let base: number, limit: number;
   if (sel & 4) {
     if (c.segSel[LDTR] & 0xfffc) { base = c.segBase[LDTR]; limit = c.segLimit[LDTR]; }
-    else raise(c, vec, sel & 0xfffc);
+    else raise(c, vec, (sel & 0xfffc) | ext);
   } else { base = c.gdtBase; limit = c.gdtLimit; }
-  if (idx + 7 > limit) raise(c, vec, sel & 0xfffc);
+  if (idx + 7 > limit) raise(c, vec, (sel & 0xfffc) | ext);
   descAddr = base + idx;
   descLo = rdSys32(c, descAddr);
   descHi = rdSys32(c, descAddr + 4);

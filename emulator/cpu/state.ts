@@ -4,6 +4,7 @@ import type { PhysicalMemory } from '../memory/physical.ts';
 import type { IoBus } from '../memory/iobus.ts';
 import type { Insn } from './insn.ts';
 import { Tlb } from './tlb.ts';
+import type { VmxHooks } from './vmx-hooks.ts';
 
 // General register numbers (SDM Vol. 2A 2.1.5, Table 2-2).
 export const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
@@ -139,6 +140,31 @@ export class Cpu {
   /** Events delivered through the IDT/IVT (exceptions, interrupts, INT n). */
   eventCount = 0;
   decodeCount = 0;
+
+  // --- VMX (the vmx/ layer installs itself here; cpu/ only reads these) ---
+  /** The VMX engine of this CPU, created by the first VMX instruction; null = never used. */
+  vmx: VmxHooks | null = null;
+  /** In VMX non-root operation: handlers of instructions that can exit test this one flag. */
+  vmxNonRoot = false;
+  /** TSC offset added to RDTSC/RDTSCP/RDMSR(IA32_TSC) in non-root operation ("use TSC offsetting"). */
+  vmxTscOffset = 0;
+  /** Virtual time (now()) at which the VMX-preemption timer expires; Infinity when not armed. */
+  vmxTimerDeadline = Infinity;
+  /** CR0/CR4 bits fixed to 1 in VMX operation (IA32_VMX_CR0_FIXED0/CR4_FIXED0); 0 outside it. */
+  cr0Fixed0 = 0;
+  cr4Fixed0 = 0;
+  /** Blocking by MOV SS / POP SS (a subset of inhibitUntil): icount before which it lasts. */
+  ssShadowUntil = -1;
+  /**
+   * The event being delivered through the IDT (interrupts.ts sets it on entry to delivery and clears
+   * it when delivery completes), for the IDT-vectoring information of a VM exit during delivery:
+   * vector (-1 = none), kind (EV_*), error code and the instruction length of a software event.
+   */
+  delivVec = -1;
+  delivKind = 0;
+  delivHasCode = false;
+  delivCode = 0;
+  delivLen = 0;
 
   /** Guest-physical → host-physical when EPT is active (vmx/); null means identity. */
   gpaToHpa: ((c: Cpu, gpa: number, acc: number, lin: number, isPagingStructure: boolean) => number) | null = null;

@@ -4,6 +4,7 @@ import { PhysicalMemory } from '../memory/physical.ts';
 import { IoBus } from '../memory/iobus.ts';
 import { Cpu, CS, SS, DS, ES, FS, GS, LDTR, TR, RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, StopReason } from '../cpu/state.ts';
 import '../cpu/opcodes.ts';
+import '../vmx/index.ts'; // the CPU has VMX (CPUID, CR4.VMXE, capability MSRs, VMX instructions)
 import { resetCpu } from '../cpu/reset.ts';
 import { setRflags } from '../cpu/flags.ts';
 import { updateMode } from '../cpu/segments.ts';

@@ -673,6 +673,20 @@ describe('INT n / INT3 through a 64-bit IDT (SDM Vol. 3A 6.12, 6.14; Vol. 2A INT
     expect(runToHandler(h, [0xcd, 0x03])).toBe(3);
     expect(stackQ(h, 0)).toBe(BigInt(CODE + 2));
   });
+  it('F1 int1 reaches vector 1 with RIP of the next instruction, even through a DPL-0 gate at CPL 3 (SDM Vol. 2A INT1: no DPL check)', () => {
+    const h = cpu64({ [RSP]: 0x80000n });
+    setupIdt64(h);
+    expect(runToHandler(h, [0xf1])).toBe(1);
+    expect(stackQ(h, 0)).toBe(BigInt(CODE + 1));
+    expect(rsp(h)).toBe(0x80000 - 40); // no error code
+    const u = cpu64();
+    setupIdt64(u); // every gate DPL 0: INT n would be #GP, INT1 is not
+    enterUser(u);
+    setupTss64(u, 0x70000);
+    u.setReg(RSP, BigInt(S));
+    expect(runToHandler(u, [0xf1])).toBe(1);
+    expect(stackQ(u, 0)).toBe(BigInt(CODE + 1));
+  });
   it('int 0x0d pushes no error code even though #GP does (SDM Vol. 3A 6.13)', () => {
     const h = cpu64({ [RSP]: 0x80000n });
     setupIdt64(h);

@@ -253,7 +253,8 @@ describe('privilege change and stacks in IA-32e mode (SDM Vol. 3A 6.14.4, 6.14.5
     h.cpu.flags = 2 | IF;
     expect(runToHandler(h, [0x0f, 0x0b])).toBe(6);
     expect(rsp(h)).toBe(0x70000 - 40);
-    expect(frame(h, false)).toMatchObject({ rip: BigInt(CODE), cs: 0x2bn, rflags: BigInt(2 | IF), rsp: 0x7fff8n, ss: 0x23n });
+    // RF = 1 in the image: #UD is a fault (SDM Vol. 3B 18.3.1.1; tests/system/exceptions.test.ts)
+    expect(frame(h, false)).toMatchObject({ rip: BigInt(CODE), cs: 0x2bn, rflags: BigInt(2 | IF | 0x10000), rsp: 0x7fff8n, ss: 0x23n });
     expect(h.cpu.cpl).toBe(0);
     expect(h.cpu.segSel[CS]).toBe(0x08);
     expect(h.cpu.segSel[SS]).toBe(0); // NULL selector with RPL = new CPL = 0

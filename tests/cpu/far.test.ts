@@ -329,7 +329,8 @@ describe('IRET', () => {
     expect(c.rip).toBe(0x9000);
     expect(h.reg(RSP)).toBe(0x70000n - 40n);
     const frame = [0, 1, 2, 3, 4].map((k) => rd64(h, 0x70000 - 40 + 8 * k));
-    expect(frame).toEqual([BigInt(USER), BigInt(U_CODE64 | 3), 0x202n, 0x60000n, BigInt(U_DATA | 3)]);
+    // RFLAGS image with RF = 1: #UD is a fault (SDM Vol. 3B 18.3.1.1)
+    expect(frame).toEqual([BigInt(USER), BigInt(U_CODE64 | 3), 0x10202n, 0x60000n, BigInt(U_DATA | 3)]);
     expect(c.segSel[SS]).toBe(0); // null SS with RPL 0 (SDM Vol. 3A 6.14.4)
     wr64(h, 0x70000 - 40, BigInt(USER + 2)); // the handler skips the ud2
     step(c); // iretq

@@ -6,6 +6,9 @@ import { makeCpu, installIdt64, CODE } from '../helpers/cpu-harness.ts';
 import { step } from '../../emulator/cpu/exec.ts';
 import { StopReason, RSP } from '../../emulator/cpu/state.ts';
 import { updateMode } from '../../emulator/cpu/segments.ts';
+// With the VMX engine loaded, random bytes also reach the VMX instructions (0F 01 C1-C4, 0F C7 /6 /7,
+// 0F 78/79, 66 0F 38 80/81); tests/vmx/fuzz.test.ts fuzzes them inside VMX operation.
+import '../../emulator/vmx/index.ts';
 
 const SEQUENCES = 100_000;
 const STEPS = 6;

@@ -802,6 +802,35 @@ describe('MOV Sreg (SDM Vol. 2B MOV "Move to/from Segment Registers")', () => {
     expect(runToHandler(h, [0x8e, 0xd8])).toBe(-1); // DS may hold a DPL-3 data segment at CPL 0
     expect(h.cpu.segSel[DS]).toBe(0x2b);
   });
+  it('0f b4 / 0f b5 / 0f b2: lfs, lgs, lss load offset then selector (m16:32, 66: m16:16, REX.W: m16:64) (SDM Vol. 2A LDS/LES/LFS/LGS/LSS)', () => {
+    const h = cpu64({ [RBX]: BigInt(DATA), [RAX]: M64 });
+    h.mem.view.setUint32(DATA, 0x12345678, true); h.mem.view.setUint16(DATA + 4, 0x10, true);
+    h.cpu.segSel[FS] = 0;
+    h.exec([0x0f, 0xb4, 0x03]); // lfs eax, [rbx]
+    expect(h.cpu.segSel[FS]).toBe(0x10);
+    expect(h.reg(RAX)).toBe(0x12345678n); // 32-bit destination zero-extends
+    h.setReg(RCX, M64);
+    h.mem.view.setUint16(DATA, 0xbeef, true); h.mem.view.setUint16(DATA + 2, 0x10, true);
+    h.exec([0x66, 0x0f, 0xb5, 0x0b]); // lgs cx, [rbx]
+    expect(h.reg(RCX)).toBe(0xffffffffffffbeefn);
+    expect(h.cpu.segSel[5]).toBe(0x10); // GS
+    wr64m(h, DATA, 0x1122334455667788n); h.mem.view.setUint16(DATA + 8, 0x10, true);
+    h.cpu.segSel[SS] = 0x10;
+    h.exec([0x48, 0x0f, 0xb2, 0x13]); // lss rdx, [rbx]
+    expect(h.reg(RDX)).toBe(0x1122334455667788n);
+    expect(h.cpu.segSel[SS]).toBe(0x10);
+    expect(h.cpu.rip).toBe(CODE + 4);
+  });
+  it('lss with a code selector is #GP(selector) and leaves the register; the register form is #UD', () => {
+    const h = cpu64({ [RBX]: BigInt(DATA), [RDX]: 0x77n });
+    setupIdt64(h);
+    h.mem.view.setUint32(DATA, 0x1000, true); h.mem.view.setUint16(DATA + 4, 0x08, true);
+    expect(runToHandler(h, [0x0f, 0xb2, 0x13])).toBe(13);
+    expect(stackQ(h, 0)).toBe(0x08n);
+    expect(h.reg(RDX)).toBe(0x77n);
+    h.setReg(RSP, 0x80000n);
+    expect(runToHandler(h, [0x0f, 0xb4, 0xc0])).toBe(6);
+  });
   it('8e c8 (mov cs, ax) is #UD', () => {
     const h = cpu64({ [RAX]: 0x08n });
     setupIdt64(h);

@@ -149,8 +149,8 @@ function lockable(i: Insn, h: Handler): Handler | undefined {
 for (let op = 0; op < 8; op++) {
   const base = op * 8;
   const n = NAMES[op];
-  def(base + 0, { name: `${n} Eb,Gb`, modrm: true, imm: Imm.None, byte: true, pick: (i) => { i.imm2 = op; return lockable(i, bySize(i, E_G_R, E_G_M)); } });
-  def(base + 1, { name: `${n} Ev,Gv`, modrm: true, imm: Imm.None, pick: (i) => { i.imm2 = op; return lockable(i, bySize(i, E_G_R, E_G_M)); } });
+  def(base + 0, { name: `${n} Eb,Gb`, modrm: true, imm: Imm.None, byte: true, lockable: op !== CMP, pick: (i) => { i.imm2 = op; return lockable(i, bySize(i, E_G_R, E_G_M)); } });
+  def(base + 1, { name: `${n} Ev,Gv`, modrm: true, imm: Imm.None, lockable: op !== CMP, pick: (i) => { i.imm2 = op; return lockable(i, bySize(i, E_G_R, E_G_M)); } });
   def(base + 2, { name: `${n} Gb,Eb`, modrm: true, imm: Imm.None, byte: true, pick: (i) => { i.imm2 = op; return i.lock ? undefined : bySize(i, G_E_R, G_E_M); } });
   def(base + 3, { name: `${n} Gv,Ev`, modrm: true, imm: Imm.None, pick: (i) => { i.imm2 = op; return i.lock ? undefined : bySize(i, G_E_R, G_E_M); } });
   // AL,Ib and rAX,Iz: treat as E,I with rm = 0 in register form.
@@ -160,10 +160,10 @@ for (let op = 0; op < 8; op++) {
 
 // Group 1: 80 Eb,Ib; 81 Ev,Iz; 82 Eb,Ib (invalid in 64-bit mode); 83 Ev,Ib sign-extended.
 const grp1 = (i: Insn) => { i.imm2 = i.reg & 7; return lockable(i, bySize(i, E_I_R, E_I_M)); };
-def(0x80, { name: 'grp1 Eb,Ib', modrm: true, imm: Imm.Ib, byte: true, pick: grp1 });
-def(0x81, { name: 'grp1 Ev,Iz', modrm: true, imm: Imm.Iz, pick: grp1 });
-def(0x82, { name: 'grp1 Eb,Ib', modrm: true, imm: Imm.Ib, byte: true, i64: true, pick: grp1 });
-def(0x83, { name: 'grp1 Ev,Ib', modrm: true, imm: Imm.Ib, pick: grp1 });
+def(0x80, { name: 'grp1 Eb,Ib', modrm: true, lockable: true, imm: Imm.Ib, byte: true, pick: grp1 });
+def(0x81, { name: 'grp1 Ev,Iz', modrm: true, lockable: true, imm: Imm.Iz, pick: grp1 });
+def(0x82, { name: 'grp1 Eb,Ib', modrm: true, lockable: true, imm: Imm.Ib, byte: true, i64: true, pick: grp1 });
+def(0x83, { name: 'grp1 Ev,Ib', modrm: true, lockable: true, imm: Imm.Ib, pick: grp1 });
 
 // ---- TEST (AND without writing the result) ----
 const testR: Handler = (c, i) => {
@@ -237,7 +237,7 @@ for (let r = 0; r < 8; r++) {
   def(0x40 + r, { name: 'inc r', modrm: false, imm: Imm.None, i64: true, pick: (i) => { i.imm2 = 0; i.mod = 3; i.rm = r; return i.lock ? undefined : incdecR; } });
   def(0x48 + r, { name: 'dec r', modrm: false, imm: Imm.None, i64: true, pick: (i) => { i.imm2 = 1; i.mod = 3; i.rm = r; return i.lock ? undefined : incdecR; } });
 }
-def(0xfe, { name: 'grp4 Eb', modrm: true, imm: Imm.None, byte: true, pick: (i) => ((i.reg & 7) < 2 ? pickIncDec(i) : undefined) });
+def(0xfe, { name: 'grp4 Eb', modrm: true, lockable: true, imm: Imm.None, byte: true, pick: (i) => ((i.reg & 7) < 2 ? pickIncDec(i) : undefined) });
 
 // ---- NOT / NEG (group 3, ModRM.reg 2 and 3) ----
 const notneg: Handler = (c, i) => {
@@ -279,7 +279,7 @@ function grp3(i: Insn): Handler | undefined {
   if (r < 4) { i.imm2 = r; return i.lock && i.mod === 3 ? undefined : notneg; }
   return i.lock ? undefined : pickMulDiv(i);
 }
-def(0xf6, { name: 'grp3 Eb', modrm: true, imm: Imm.Grp3, byte: true, pick: grp3 });
-def(0xf7, { name: 'grp3 Ev', modrm: true, imm: Imm.Grp3, pick: grp3 });
+def(0xf6, { name: 'grp3 Eb', modrm: true, lockable: true, imm: Imm.Grp3, byte: true, pick: grp3 });
+def(0xf7, { name: 'grp3 Ev', modrm: true, lockable: true, imm: Imm.Grp3, pick: grp3 });
 
 export { aluSmall, ud };

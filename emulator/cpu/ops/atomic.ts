@@ -142,10 +142,10 @@ function pickRmw(r: H[], m: H[]) {
     return m[sizeIdx(i.opSize)];
   };
 }
-def(0x1b0, { name: 'cmpxchg Eb,Gb', modrm: true, imm: Imm.None, byte: true, pick: pickRmw(CMPXCHG_R, CMPXCHG_M) });
-def(0x1b1, { name: 'cmpxchg Ev,Gv', modrm: true, imm: Imm.None, pick: pickRmw(CMPXCHG_R, CMPXCHG_M) });
-def(0x1c0, { name: 'xadd Eb,Gb', modrm: true, imm: Imm.None, byte: true, pick: pickRmw(XADD_R, XADD_M) });
-def(0x1c1, { name: 'xadd Ev,Gv', modrm: true, imm: Imm.None, pick: pickRmw(XADD_R, XADD_M) });
+def(0x1b0, { name: 'cmpxchg Eb,Gb', modrm: true, lockable: true, imm: Imm.None, byte: true, pick: pickRmw(CMPXCHG_R, CMPXCHG_M) });
+def(0x1b1, { name: 'cmpxchg Ev,Gv', modrm: true, lockable: true, imm: Imm.None, pick: pickRmw(CMPXCHG_R, CMPXCHG_M) });
+def(0x1c0, { name: 'xadd Eb,Gb', modrm: true, lockable: true, imm: Imm.None, byte: true, pick: pickRmw(XADD_R, XADD_M) });
+def(0x1c1, { name: 'xadd Ev,Gv', modrm: true, lockable: true, imm: Imm.None, pick: pickRmw(XADD_R, XADD_M) });
 
 // ---------------------------------------------------------------- CMPXCHG8B / CMPXCHG16B
 /** ZF = eq; CF, PF, AF, SF, OF unchanged. */
@@ -192,9 +192,10 @@ export function registerGroup9(reg: number, pick: Pick): void {
 }
 
 def(0x1c7, {
-  name: 'grp9', modrm: true, imm: Imm.None,
+  name: 'grp9', modrm: true, imm: Imm.None, lockable: true,
   pick: (i) => {
     const r = i.reg & 7;
+    if (i.lock && r !== 1) return undefined; // only CMPXCHG8B/16B can be locked
     if (r === 1) {
       if (i.mod === 3) return undefined; // register operand: #UD
       return i.opSize === 64 ? cmpxchg16b : cmpxchg8b; // REX.W selects CMPXCHG16B

@@ -195,12 +195,12 @@ function pickBt(i: Insn, op: number, immForm: boolean): Handler | undefined {
   return i.mod === 3 ? BTX_RG[k] : BTX_MG[k];
 }
 def(0x1a3, { name: 'bt Ev,Gv', modrm: true, imm: Imm.None, pick: (i) => pickBt(i, BT, false) });
-def(0x1ab, { name: 'bts Ev,Gv', modrm: true, imm: Imm.None, pick: (i) => pickBt(i, BTS, false) });
-def(0x1b3, { name: 'btr Ev,Gv', modrm: true, imm: Imm.None, pick: (i) => pickBt(i, BTR, false) });
-def(0x1bb, { name: 'btc Ev,Gv', modrm: true, imm: Imm.None, pick: (i) => pickBt(i, BTC, false) });
+def(0x1ab, { name: 'bts Ev,Gv', modrm: true, lockable: true, imm: Imm.None, pick: (i) => pickBt(i, BTS, false) });
+def(0x1b3, { name: 'btr Ev,Gv', modrm: true, lockable: true, imm: Imm.None, pick: (i) => pickBt(i, BTR, false) });
+def(0x1bb, { name: 'btc Ev,Gv', modrm: true, lockable: true, imm: Imm.None, pick: (i) => pickBt(i, BTC, false) });
 // Group 8: /4 BT, /5 BTS, /6 BTR, /7 BTC; /0-/3 are invalid.
 def(0x1ba, {
-  name: 'grp8 Ev,Ib', modrm: true, imm: Imm.Ib,
+  name: 'grp8 Ev,Ib', modrm: true, imm: Imm.Ib, lockable: true,
   pick: (i) => { const r = i.reg & 7; return r < 4 ? undefined : pickBt(i, r - 4, true); },
 });
 

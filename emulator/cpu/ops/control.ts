@@ -7,12 +7,13 @@ import { cond, getCF, getArith, setArith, getRflags, setRflags } from '../flags.
 import { set16, set32 } from '../regs.ts';
 import { rd16, rd32, rd64 } from '../memaccess.ts';
 import { push16, push32, push64, pop16, pop32, pop64, pushSized, popSized, adjustSp, peekSized } from '../stack.ts';
-import { raise, gp0, GP, BP, OFV } from '../fault.ts';
+import { raise, gp0, GP, BP, DB, OFV } from '../fault.ts';
 import { loadDataSeg } from '../segments.ts';
-import { deliverEvent, EV_SOFTWARE, EV_SOFT_EXCEPTION } from '../interrupts.ts';
+import { deliverEvent, EV_SOFTWARE, EV_SOFT_EXCEPTION, EV_PRIV_SOFT_EXCEPTION } from '../interrupts.ts';
 import { pickIncDec } from './alu.ts';
 import { readE, writeE } from './operands.ts';
 import { jmpFar, callFar } from './far.ts';
+import { VI_HLT } from '../vmx-hooks.ts';
 
 const TWO32 = 4294967296;
 
@@ -123,7 +124,7 @@ const popSeg: Handler = (c, i) => {
   const v = peekSized(c, i.opSize, 0) & 0xffff;
   loadDataSeg(c, i.imm2, v);
   adjustSp(c, i.opSize >> 3);
-  if (i.imm2 === SS) { c.inhibitUntil = c.icount + 2; c.checkEvents = true; }
+  if (i.imm2 === SS) { c.inhibitUntil = c.ssShadowUntil = c.icount + 2; c.checkEvents = true; }
 };
 const segPush = [[0x06, ES], [0x0e, CS], [0x16, SS], [0x1e, DS]];
 for (const [op, s] of segPush) def(op, { name: 'push Sreg', modrm: false, imm: Imm.None, i64: true, pick: (i) => { i.imm2 = s; return i.lock ? undefined : pushSeg; } });
@@ -217,8 +218,9 @@ for (const [op, h, n] of [[0xf5, cmc, 'cmc'], [0xf8, clc, 'clc'], [0xf9, stc, 's
 }
 
 // ---- HLT: CPL 0 only; stops until an interrupt (or the next timer event) ----
-const hlt: Handler = (c) => {
+const hlt: Handler = (c, i) => {
   if (c.cpl !== 0) gp0(c);
+  if (c.vmxNonRoot) c.vmx!.insn(c, i, VI_HLT); // "HLT exiting" (SDM Vol. 3C 25.1.3)
   c.halted = true;
   c.checkEvents = true;
 };
@@ -234,6 +236,10 @@ const into: Handler = (c) => { if (cond(c, 0)) deliverEvent(c, OFV, EV_SOFT_EXCE
 def(0xcc, { name: 'int3', modrm: false, imm: Imm.None, pick: (i) => (i.lock ? undefined : int3) });
 def(0xcd, { name: 'int Ib', modrm: false, imm: Imm.Ib, pick: (i) => (i.lock ? undefined : intn) });
 def(0xce, { name: 'into', modrm: false, imm: Imm.None, i64: true, pick: (i) => (i.lock ? undefined : into) });
+// INT1 (F1, ICEBP): #DB as a privileged software exception (no gate-DPL check, RIP of the next
+// instruction; SDM Vol. 2A INT n/INTO/INT3/INT1). DR6 is left as it is.
+const int1: Handler = (c) => { deliverEvent(c, DB, EV_PRIV_SOFT_EXCEPTION, false, 0); };
+def(0xf1, { name: 'int1', modrm: false, imm: Imm.None, pick: () => int1 });
 
 // ---- group 5 (FF): INC, DEC, CALL Ev, CALL Mp, JMP Ev, JMP Mp, PUSH Ev ----
 const callE: Handler = (c, i) => {
@@ -264,7 +270,7 @@ const farE: Handler = (c, i) => {
   if (i.imm2 === 3) callFar(c, i, sel, off); else jmpFar(c, i, sel, off);
 };
 def(0xff, {
-  name: 'grp5 Ev', modrm: true, imm: Imm.None,
+  name: 'grp5 Ev', modrm: true, imm: Imm.None, lockable: true,
   pick: (i) => {
     const r = i.reg & 7;
     // Near CALL/JMP are 64-bit in 64-bit mode regardless of 66 on Intel; PUSH defaults to 64.

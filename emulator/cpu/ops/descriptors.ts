@@ -11,7 +11,7 @@ import { rd16, rd32, rd64, wr16, wr32, wr64, rdSys32, wrSys32 } from '../memacce
 import { raise, gp0, gp, ud, NP } from '../fault.ts';
 import { descAttr, descBase, descLimit, A_S, A_P, T_CODE, T_CONFORMING, T_READ, T_WRITE } from '../segments.ts';
 import { readE } from './operands.ts';
-import { lmsw } from './sysregs.ts';
+import { lmsw, readCr0 } from './sysregs.ts';
 
 const TWO32 = 4294967296;
 const CANON = 140737488355328;
@@ -195,13 +195,21 @@ export const lidt: Handler = (c, i) => loadTable(c, i, true);
 /** SMSW: 16 bits of CR0 to memory; to a register the whole CR0 (zero-extended) for 32/64-bit operands. */
 export const smsw: Handler = (c, i) => {
   umip(c);
-  const v = c.cr0 >>> 0;
+  const v = readCr0(c);
   if (i.mod !== 3) { wr16(c, i.ea(c, i), v & 0xffff); return; }
   if (i.opSize === 16) c.rl[i.rm] = (c.rl[i.rm] & ~0xffff) | (v & 0xffff);
   else { c.rl[i.rm] = v | 0; c.rh[i.rm] = 0; }
 };
 
-export const lmswH: Handler = (c, i) => lmsw(c, readE(c, i, 16));
+export const lmswH: Handler = (c, i) => {
+  let v = readE(c, i, 16);
+  if (c.vmxNonRoot) {
+    // #GP for CPL > 0 and operand faults come before the VM-exit decision (SDM Vol. 3C 25.1.1).
+    if (c.cpl !== 0) gp0(c);
+    v = c.vmx!.lmsw(c, i, v, i.mod === 3 ? -1 : i.ea(c, i));
+  }
+  lmsw(c, v);
+};
 
 // ---------------------------------------------------------------- LAR / LSL
 

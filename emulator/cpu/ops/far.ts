@@ -234,7 +234,7 @@ function gateTransfer(c: Cpu, i: Insn, gateSel: number, gLo: number, gHi: number
   }
   const tssType = c.segAttr[TR] & 0xf;
   if (tssType !== 9 && tssType !== 11) raise(c, TS, c.segSel[TR] & 0xfffc);
-  if (8 * dpl + 11 > c.segLimit[TR]) raise(c, TS, c.segSel[TR] & 0xfffc);
+  if (8 * dpl + 9 > c.segLimit[TR]) raise(c, TS, c.segSel[TR] & 0xfffc); // (TSSstackAddress + 5) > limit (Vol. 2A CALL)
   const newEsp = rdSys32(c, tss + 4 + 8 * dpl) >>> 0;
   const newSs = rdSys16(c, tss + 8 + 8 * dpl);
   if ((newSs & 0xfffc) === 0) raise(c, TS, 0);
@@ -294,13 +294,17 @@ function checkReturnCs(c: Cpu, cs: number): void {
 
 /**
  * Validate the SS selector popped by a return to privilege `rpl` whose code segment is (csHi).
- * Returns true for an accepted null SS (IA-32e mode, 64-bit target, RPL < 3); otherwise leaves the
- * SS descriptor in descLo/descHi.
+ * Returns true for an accepted null SS: IA-32e mode, RPL < 3 and SS.RPL = RPL, and either a 64-bit
+ * target or an IRET at the same privilege (IRETQ from 64-bit mode pops SS even then; Vol. 2A IRET
+ * Operation RETURN-TO-SAME-PRIVILEGE-LEVEL checks nothing about it, and hardware accepts a null
+ * SS there also for a compatibility-mode target: tests/system/README.md). Otherwise leaves the SS
+ * descriptor in descLo/descHi.
  */
 function checkReturnSs(c: Cpu, ss: number, rpl: number, csHi: number): boolean {
   if ((ss & 0xfffc) === 0) {
     const to64 = (c.efer & EFER_LMA) !== 0 && (csHi & 0x200000) !== 0;
-    if (to64 && rpl !== 3 && (ss & 3) === rpl) return true;
+    const sameIa32e = (c.efer & EFER_LMA) !== 0 && rpl === c.cpl;
+    if ((to64 || sameIa32e) && rpl !== 3 && (ss & 3) === rpl) return true;
     gp0(c);
   }
   readDescriptor(c, ss);

@@ -1,6 +1,6 @@
 // Data movement: MOV (all forms), LEA, MOVZX/MOVSX/MOVSXD, XCHG, CBW/CWD families, CMOVcc, SETcc,
 // SAHF/LAHF, XLAT, BSWAP and the hint NOPs (SDM Vol. 2A/2B).
-import { Cpu, SS, CS, MODE_LONG64 } from '../state.ts';
+import { Cpu, SS, CS, FS, GS, MODE_LONG64 } from '../state.ts';
 import type { Insn, Handler } from '../insn.ts';
 import { def, Imm } from '../decoder.ts';
 import { get8, set8, set16, set32 } from '../regs.ts';
@@ -107,10 +107,27 @@ const movSwEw: Handler = (c, i) => {
   const s = i.reg & 7;
   const v = i.mod === 3 ? c.rl[i.rm] & 0xffff : rd16(c, i.ea(c, i));
   loadDataSeg(c, s, v);
-  if (s === SS) { c.inhibitUntil = c.icount + 2; c.checkEvents = true; } // SDM Vol. 3A 6.8.3
+  if (s === SS) { c.inhibitUntil = c.ssShadowUntil = c.icount + 2; c.checkEvents = true; } // SDM Vol. 3A 6.8.3
 };
 def(0x8c, { name: 'mov Ev,Sw', modrm: true, imm: Imm.None, pick: (i) => ((i.reg & 7) > 5 || i.lock ? undefined : movEwSw) });
 def(0x8e, { name: 'mov Sw,Ew', modrm: true, imm: Imm.None, pick: (i) => ((i.reg & 7) > 5 || (i.reg & 7) === CS || i.lock ? undefined : movSwEw) });
+
+// ---- LSS, LFS, LGS (0F B2, 0F B4, 0F B5): load a far pointer m16:16/32/64 — the offset (operand
+// size) then the selector — into SS/FS/GS and a general register; memory operand only (SDM Vol. 2A
+// LDS/LES/LFS/LGS/LSS). The segment is loaded first, so a faulting load leaves the register as it was.
+const lsegH: Handler = (c, i) => {
+  const a = i.ea(c, i);
+  let lo: number, hi = 0;
+  if (i.opSize === 64) { lo = rd64(c, a); hi = c.tmpHi; }
+  else lo = i.opSize === 32 ? rd32(c, a) : rd16(c, a);
+  const sel = rd16(c, a + (i.opSize >> 3));
+  loadDataSeg(c, i.imm2, sel);
+  if (i.opSize === 16) set16(c, i.reg, lo);
+  else { c.rl[i.reg] = lo; c.rh[i.reg] = hi; }
+};
+for (const [op, seg, n] of [[0x1b2, SS, 'lss'], [0x1b4, FS, 'lfs'], [0x1b5, GS, 'lgs']] as [number, number, string][]) {
+  def(op, { name: `${n} Gv,Mp`, modrm: true, imm: Imm.None, pick: (i) => { i.imm2 = seg; return i.mod === 3 ? undefined : lsegH; } });
+}
 
 // ---- LEA: the offset only, no segment base (SDM Vol. 2A LEA) ----
 const lea: Handler = (c, i) => {
@@ -198,8 +215,8 @@ const xchgE: Handler = (c, i) => {
   writeE(c, i, size, rl, c.rh[i.reg], a);
   if (size === 8) set8(c, i.reg, lo); else if (size === 16) set16(c, i.reg, lo); else if (size === 32) set32(c, i.reg, lo); else { c.rl[i.reg] = lo; c.rh[i.reg] = hi; }
 };
-def(0x86, { name: 'xchg Eb,Gb', modrm: true, imm: Imm.None, byte: true, pick: (i) => (i.lock && i.mod === 3 ? undefined : xchgE) });
-def(0x87, { name: 'xchg Ev,Gv', modrm: true, imm: Imm.None, pick: (i) => (i.lock && i.mod === 3 ? undefined : xchgE) });
+def(0x86, { name: 'xchg Eb,Gb', modrm: true, lockable: true, imm: Imm.None, byte: true, pick: (i) => (i.lock && i.mod === 3 ? undefined : xchgE) });
+def(0x87, { name: 'xchg Ev,Gv', modrm: true, lockable: true, imm: Imm.None, pick: (i) => (i.lock && i.mod === 3 ? undefined : xchgE) });
 const nop: Handler = () => {};
 const pause: Handler = () => {};
 for (let r = 0; r < 8; r++) {

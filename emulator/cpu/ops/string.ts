@@ -28,6 +28,7 @@ import { translate, ACC_WRITE } from '../paging.ts';
 import { TLB_MASK } from '../tlb.ts';
 import { raise, gp0, GP, SSV } from '../fault.ts';
 import { A_P } from '../segments.ts';
+import { IOQ_IN, IOQ_STRING, IOQ_REP, IOQ_IMM } from '../vmx-hooks.ts';
 
 const TWO32 = 4294967296;
 const CANON = 140737488355328; // 2^47
@@ -465,14 +466,18 @@ function outsOne(c: Cpu, i: Insn, size: number, d: number, port: number): void {
 /** INS/OUTS operand size: 8, 16 or 32 (REX.W does not make it 64). */
 function ioSize(i: Insn): number { return i.opSize === 8 ? 1 : i.opSize === 16 ? 2 : 4; }
 
+// In VMX non-root operation the I/O exiting controls are checked after the TSS I/O permission
+// bitmap, whose #GP has priority (SDM Vol. 3C 25.1.1).
 const ins: Handler = (c, i) => {
   const size = ioSize(i), port = c.rl[RDX] & 0xffff;
   checkIoPermission(c, port, size);
+  if (c.vmxNonRoot) c.vmx!.io(c, i, port, size, IOQ_IN | IOQ_STRING);
   insOne(c, i, size, delta(c, size), port);
 };
 const outs: Handler = (c, i) => {
   const size = ioSize(i), port = c.rl[RDX] & 0xffff;
   checkIoPermission(c, port, size);
+  if (c.vmxNonRoot) c.vmx!.io(c, i, port, size, IOQ_STRING);
   outsOne(c, i, size, delta(c, size), port);
 };
 const repIns: Handler = (c, i) => {
@@ -480,6 +485,7 @@ const repIns: Handler = (c, i) => {
   let n = getCount(c, as);
   if (n === 0) return;
   checkIoPermission(c, port, size);
+  if (c.vmxNonRoot) c.vmx!.io(c, i, port, size, IOQ_IN | IOQ_STRING | IOQ_REP);
   const d = delta(c, size);
   let budget = REP_CHUNK;
   while (n > 0 && budget > 0) { insOne(c, i, size, d, port); subCount(c, as, 1); n--; budget--; }
@@ -490,6 +496,7 @@ const repOuts: Handler = (c, i) => {
   let n = getCount(c, as);
   if (n === 0) return;
   checkIoPermission(c, port, size);
+  if (c.vmxNonRoot) c.vmx!.io(c, i, port, size, IOQ_STRING | IOQ_REP);
   const d = delta(c, size);
   let budget = REP_CHUNK;
   while (n > 0 && budget > 0) { outsOne(c, i, size, d, port); subCount(c, as, 1); n--; budget--; }
@@ -497,19 +504,21 @@ const repOuts: Handler = (c, i) => {
 };
 
 // IN/OUT: E4-E7 take the port from imm8, EC-EF from DX.
-function inAcc(c: Cpu, port: number, size: number): void {
+function inAcc(c: Cpu, i: Insn, port: number, size: number, q: number): void {
   checkIoPermission(c, port, size);
+  if (c.vmxNonRoot) c.vmx!.io(c, i, port, size, q);
   const v = portIn(c, port, size);
   if (size === 1) set8(c, RAX, v); else if (size === 2) set16(c, RAX, v); else set32(c, RAX, v | 0);
 }
-function outAcc(c: Cpu, port: number, size: number): void {
+function outAcc(c: Cpu, i: Insn, port: number, size: number, q: number): void {
   checkIoPermission(c, port, size);
+  if (c.vmxNonRoot) c.vmx!.io(c, i, port, size, q);
   portOut(c, port, size, c.rl[RAX]);
 }
-const inImm: Handler = (c, i) => inAcc(c, i.imm & 0xff, ioSize(i));
-const outImm: Handler = (c, i) => outAcc(c, i.imm & 0xff, ioSize(i));
-const inDx: Handler = (c, i) => inAcc(c, c.rl[RDX] & 0xffff, ioSize(i));
-const outDx: Handler = (c, i) => outAcc(c, c.rl[RDX] & 0xffff, ioSize(i));
+const inImm: Handler = (c, i) => inAcc(c, i, i.imm & 0xff, ioSize(i), IOQ_IN | IOQ_IMM);
+const outImm: Handler = (c, i) => outAcc(c, i, i.imm & 0xff, ioSize(i), IOQ_IMM);
+const inDx: Handler = (c, i) => inAcc(c, i, c.rl[RDX] & 0xffff, ioSize(i), IOQ_IN);
+const outDx: Handler = (c, i) => outAcc(c, i, c.rl[RDX] & 0xffff, ioSize(i), 0);
 
 // ------------------------------------------------------------------ opcode table
 

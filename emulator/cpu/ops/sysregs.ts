@@ -59,6 +59,7 @@ function paePagingAfter(c: Cpu, cr0: number, cr4: number): boolean {
 export function writeCr0(c: Cpu, lo: number, hi: number): void {
   if (hi !== 0) gp0(c);
   const v = ((lo & CR0_DEFINED) | CR0_ET) >>> 0;
+  if ((~v & c.cr0Fixed0) !== 0) gp0(c); // bits fixed to 1 in VMX operation (SDM Vol. 3C 23.8)
   if ((v & CR0_PG) && !(v & CR0_PE)) gp0(c);
   if ((v & CR0_NW) && !(v & CR0_CD)) gp0(c);
   const old = c.cr0 >>> 0;
@@ -94,6 +95,7 @@ export function writeCr3(c: Cpu, lo: number, hi: number): void {
 /** MOV to CR4. */
 export function writeCr4(c: Cpu, lo: number, hi: number): void {
   if (hi !== 0 || (lo & ~cr4Allowed) !== 0) gp0(c);
+  if ((~lo & c.cr4Fixed0) !== 0) gp0(c); // CR4.VMXE cannot be cleared in VMX operation (SDM Vol. 3C 23.8)
   const v = lo >>> 0;
   const old = c.cr4;
   if ((c.efer & EFER_LMA) && (v & CR4_PAE) === 0) gp0(c); // cannot leave IA-32e mode by clearing PAE
@@ -118,20 +120,29 @@ function putReg(c: Cpu, i: Insn, v: number): void {
 /** Source register halves: 64-bit in 64-bit mode, else 32 bits (hi = 0). */
 function srcHi(c: Cpu, i: Insn): number { return i.mode === MODE_LONG64 ? c.rh[i.rm] : 0; }
 
+/** CR0 as software reads it (MOV from CR0, SMSW): in VMX non-root operation host-owned bits come from the read shadow. */
+export function readCr0(c: Cpu): number { return (c.vmxNonRoot ? c.vmx!.shadowCr(c, 0, c.cr0) : c.cr0) >>> 0; }
+function readCr4(c: Cpu): number { return (c.vmxNonRoot ? c.vmx!.shadowCr(c, 4, c.cr4) : c.cr4) >>> 0; }
+
 const movFromCr: Handler = (c, i) => {
   needCpl0(c);
+  if (c.vmxNonRoot) c.vmx!.movFromCr(c, i, i.reg); // CR3-store / CR8-store exiting (SDM Vol. 3C 25.1.3)
   switch (i.reg) {
-    case 0: putReg(c, i, c.cr0 >>> 0); return;
+    case 0: putReg(c, i, readCr0(c)); return;
     case 2: putReg(c, i, c.cr2); return;
     case 3: putReg(c, i, c.cr3); return;
-    case 4: putReg(c, i, c.cr4 >>> 0); return;
+    case 4: putReg(c, i, readCr4(c)); return;
     default: putReg(c, i, c.readCr8() & 0xf); return; // CR8 = TPR[7:4] (SDM Vol. 3A 11.8.6.5)
   }
 };
 
 const movToCr: Handler = (c, i) => {
   needCpl0(c);
-  const lo = c.rl[i.rm], hi = srcHi(c, i);
+  let lo = c.rl[i.rm];
+  const hi = srcHi(c, i);
+  // VMX non-root: guest/host masks, CR3-target values, CR8-load exiting decide on a VM exit; for
+  // CR0/CR4 the host-owned bits keep their values (SDM Vol. 3C 25.1.3, 25.3).
+  if (c.vmxNonRoot) lo = c.vmx!.movToCr(c, i, i.reg, lo, hi);
   switch (i.reg) {
     case 0: writeCr0(c, lo, hi); return;
     case 2: c.cr2 = i.mode === MODE_LONG64 ? c.getReg64(i.rm) : lo >>> 0; return;
@@ -157,12 +168,14 @@ function drIndex(c: Cpu, n: number): number {
 const movFromDr: Handler = (c, i) => {
   needCpl0(c);
   const n = drIndex(c, i.reg);
+  if (c.vmxNonRoot) c.vmx!.movDr(c, i, i.reg, false); // MOV-DR exiting
   putReg(c, i, c.dr[n]);
 };
 
 const movToDr: Handler = (c, i) => {
   needCpl0(c);
   const n = drIndex(c, i.reg);
+  if (c.vmxNonRoot) c.vmx!.movDr(c, i, i.reg, true);
   const lo = c.rl[i.rm], hi = srcHi(c, i);
   if (n < 4) { c.dr[n] = i.mode === MODE_LONG64 ? c.getReg64(i.rm) : lo >>> 0; return; }
   if (hi !== 0) gp0(c); // DR6/DR7 bits 63:32 must be zero
@@ -172,8 +185,9 @@ const movToDr: Handler = (c, i) => {
 };
 
 /** CLTS (0F 06): clear CR0.TS, CPL 0 only. */
-export const clts: Handler = (c) => {
+export const clts: Handler = (c, i) => {
   needCpl0(c);
+  if (c.vmxNonRoot && !c.vmx!.clts(c, i)) return; // exits, or TS is host-owned with shadow TS = 0
   c.cr0 = (c.cr0 & ~CR0_TS) >>> 0;
 };
 

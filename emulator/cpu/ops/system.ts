@@ -15,6 +15,7 @@ import { pickMovFromCr, pickMovToCr, pickMovFromDr, pickMovToDr, clts } from './
 import { syscall, sysret, sysenter, sysexit } from './syscall.ts';
 import { readMsr, writeMsr, msrLo, msrHi, readTsc } from '../msr.ts';
 import { cpuid, cpuidA, cpuidB, cpuidC, cpuidD } from '../cpuid.ts';
+import { VI_CPUID, VI_INVD, VI_WBINVD, VI_RDPMC, VI_RDTSC, VI_RDTSCP } from '../vmx-hooks.ts';
 
 const TWO32 = 4294967296;
 
@@ -45,6 +46,7 @@ const invlpg: Handler = (c, i) => {
     c.excVector = -1;
     return;
   }
+  if (c.vmxNonRoot) c.vmx!.invlpg(c, i, a); // "INVLPG exiting" (SDM Vol. 3C 25.1.3)
   const off = a & 0xfff;
   c.tlb.flushPage((a - off) / 4096);
 };
@@ -64,13 +66,15 @@ function tscTo(c: Cpu): void {
 }
 
 /** RDTSC (0F 31): #GP(0) when CR4.TSD = 1 and CPL > 0. */
-const rdtsc: Handler = (c) => {
+const rdtsc: Handler = (c, i) => {
   if ((c.cr4 & CR4_TSD) && c.cpl > 0) gp0(c);
+  if (c.vmxNonRoot) c.vmx!.insn(c, i, VI_RDTSC); // "RDTSC exiting"; the TSC offset is in readTsc
   tscTo(c);
 };
 
 /** RDTSCP (0F 01 F9): RDTSC plus ECX ← IA32_TSC_AUX. */
-const rdtscp: Handler = (c) => {
+const rdtscp: Handler = (c, i) => {
+  if (c.vmxNonRoot) c.vmx!.insn(c, i, VI_RDTSCP); // #UD without "enable RDTSCP", then #GP, then "RDTSC exiting"
   if ((c.cr4 & CR4_TSD) && c.cpl > 0) gp0(c);
   tscTo(c);
   set32(c, RCX, c.tscAux);
@@ -116,11 +120,22 @@ def(0x103, { name: 'lsl', modrm: true, imm: Imm.None, pick: pickLsl });
 def(0x105, { name: 'syscall', modrm: false, imm: Imm.None, o64: true, pick: () => syscall });
 def(0x106, { name: 'clts', modrm: false, imm: Imm.None, pick: () => clts });
 def(0x107, { name: 'sysret', modrm: false, imm: Imm.None, o64: true, pick: () => sysret });
-const invd: Handler = (c) => { needCpl0(c); }; // no caches to invalidate
+// No caches to invalidate. In VMX non-root operation INVD exits unconditionally, WBINVD under
+// "WBINVD exiting" (SDM Vol. 3C 25.1.2, 25.1.3).
+const invd: Handler = (c, i) => { needCpl0(c); if (c.vmxNonRoot) c.vmx!.insn(c, i, VI_INVD); };
+const wbinvd: Handler = (c, i) => { needCpl0(c); if (c.vmxNonRoot) c.vmx!.insn(c, i, VI_WBINVD); };
 def(0x108, { name: 'invd', modrm: false, imm: Imm.None, pick: () => invd });
-def(0x109, { name: 'wbinvd', modrm: false, imm: Imm.None, pick: () => invd });
+def(0x109, { name: 'wbinvd', modrm: false, imm: Imm.None, pick: () => wbinvd });
 const ud2: Handler = (c) => { ud(c); };
 def(0x10b, { name: 'ud2', modrm: false, imm: Imm.None, pick: () => ud2 });
+// UD1 (0F B9 /r) and UD0 (0F FF /r) raise #UD like UD2 but take a ModR/M byte (and SIB/displacement),
+// which counts in their length (SDM Vol. 2B UD: "UD0 r32, r/m32", "UD1 r32, r/m32").
+def(0x1b9, { name: 'ud1', modrm: true, imm: Imm.None, pick: () => ud2 });
+def(0x1ff, { name: 'ud0', modrm: true, imm: Imm.None, pick: () => ud2 });
+// RSM (0F AA): there is no system-management mode here, so the processor is never in SMM and RSM
+// raises #UD (SDM Vol. 2B RSM, "#UD If an attempt is made to execute this instruction when the
+// processor is not in SMM"). A known instruction, two bytes long.
+def(0x1aa, { name: 'rsm', modrm: false, imm: Imm.None, pick: () => ud2 });
 // PREFETCH/PREFETCHW hints (0F 0D /r, memory forms): no caches, so a NOP that does not even
 // compute the address; the register form is #UD.
 const nopHint: Handler = () => {};
@@ -135,16 +150,24 @@ def(0x123, { name: 'mov dr,r', modrm: true, regOnly: true, imm: Imm.None, pick: 
 
 // ---------------------------------------------------------------- 0F 30-35, CPUID
 
-const wrmsr: Handler = (c) => { needCpl0(c); writeMsr(c, c.rl[RCX], c.rl[RAX], c.rl[RDX]); };
-const rdmsr: Handler = (c) => {
+// In VMX non-root operation the MSR bitmaps decide on a VM exit after the CPL check and before
+// the MSR is looked up (an unknown MSR exits rather than #GP, SDM Vol. 3C 25.1.1).
+const wrmsr: Handler = (c, i) => {
   needCpl0(c);
+  if (c.vmxNonRoot) c.vmx!.msr(c, i, true);
+  writeMsr(c, c.rl[RCX], c.rl[RAX], c.rl[RDX]);
+};
+const rdmsr: Handler = (c, i) => {
+  needCpl0(c);
+  if (c.vmxNonRoot) c.vmx!.msr(c, i, false);
   readMsr(c, c.rl[RCX]);
   set32(c, RAX, msrLo);
   set32(c, RDX, msrHi);
 };
 /** RDPMC: no performance counters are implemented (CPUID leaf 0AH is not reported): #GP(0). */
-const rdpmc: Handler = (c) => {
+const rdpmc: Handler = (c, i) => {
   if ((c.cr4 & CR4_PCE) === 0 && c.cpl > 0) gp0(c);
+  if (c.vmxNonRoot) c.vmx!.insn(c, i, VI_RDPMC);
   gp0(c);
 };
 def(0x130, { name: 'wrmsr', modrm: false, imm: Imm.None, pick: () => wrmsr });
@@ -154,7 +177,8 @@ def(0x133, { name: 'rdpmc', modrm: false, imm: Imm.None, pick: () => rdpmc });
 def(0x134, { name: 'sysenter', modrm: false, imm: Imm.None, pick: () => sysenter });
 def(0x135, { name: 'sysexit', modrm: false, imm: Imm.None, pick: () => sysexit });
 
-const cpuidH: Handler = (c) => {
+const cpuidH: Handler = (c, i) => {
+  if (c.vmxNonRoot) c.vmx!.insn(c, i, VI_CPUID); // CPUID exits unconditionally (SDM Vol. 3C 25.1.2)
   cpuid(c, c.rl[RAX], c.rl[RCX]);
   set32(c, RAX, cpuidA);
   set32(c, 3, cpuidB); // RBX
