@@ -4,13 +4,13 @@
 // mismatches, decoderSequences, decoderDisagreements (notes go to stderr).
 // Exit status 1 when anything disagrees.
 import { replayAll } from './replay.ts';
-import { runDecoderCheck } from './decoder-check.ts';
+import { runDecoderCheck, formatDecoderCheck } from './decoder-check.ts';
 
 const json = process.argv.includes('--json');
 const t0 = performance.now();
 const r = replayAll(undefined, 10);
 const replaySeconds = (performance.now() - t0) / 1000;
-const d = runDecoderCheck();
+const d = await runDecoderCheck();
 const out = {
   forms: r.forms, vectors: r.vectors, mismatches: r.mismatches,
   decoderSequences: d.sequences, decoderDisagreements: d.disagreements,
@@ -34,6 +34,7 @@ if (json) {
   console.log(`decoder sequences:     ${out.decoderSequences}${d.ran ? '' : `  [${d.note}]`}`);
   console.log(`decoder disagreements: ${out.decoderDisagreements}${d.ran ? '' : '  [not yet run]'}`);
   for (const m of r.first) console.log('\n' + m.text);
-  for (const e of d.examples) console.log(e);
+  console.log('');
+  for (const l of formatDecoderCheck(d)) console.log(l);
 }
 process.exitCode = out.mismatches > 0 || out.decoderDisagreements > 0 ? 1 : 0;
