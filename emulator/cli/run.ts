@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Machine, BufferedSerial, STOP_NAMES, type RunResult } from '../machine/machine.ts';
 import { StopReason } from '../cpu/state.ts';
-import { ImageError, describeImage, isStaticLinuxElf } from '../loader/index.ts';
+import { ImageError, describeImage, isStaticLinuxElf, hasDirectBootNote, findMultibootHeader } from '../loader/index.ts';
 import { parseArgs, intFlag, UsageError } from './args.ts';
 
 /** Process exit codes for runs that did not end through the debug-exit port. */
@@ -31,6 +31,13 @@ export function loadForRun(m: Machine, path: string, bytes: Uint8Array, args: st
     const cmd = [basename(path), ...args].join(' ');
     m.load(kernel, { cmdline: opts.cmdline ?? 'x86vmx-kernel', modules: [{ data: bytes, cmdline: cmd }] });
     return 'program';
+  }
+  // An x86-64 ELF64 that is neither a direct-boot image nor a multiboot kernel is a Linux program;
+  // if it is not static (PT_INTERP, ET_DYN) it cannot run here: say so instead of booting it bare.
+  const elf64x86 = bytes.length >= 20 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46 &&
+    bytes[4] === 2 && (bytes[18] | (bytes[19] << 8)) === 62;
+  if (opts.flatAddress === undefined && elf64x86 && !hasDirectBootNote(bytes) && !findMultibootHeader(bytes)) {
+    throw new ImageError(`not a static x86-64 Linux executable (${describeImage(bytes)}); x86vmx runs static programs only: link with -static`);
   }
   if (args.length) throw new UsageError('arguments after -- are only for static Linux programs run under the guest kernel');
   m.load(bytes, opts);
