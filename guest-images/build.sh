@@ -6,7 +6,7 @@
 # from src/ with relative file names; objects go to a temporary directory).
 #
 # Outputs:
-#   hello.elf exceptions.elf paging.elf timer.elf smc.elf bench-xorshift.elf   ELF64, direct boot
+#   hello.elf exceptions.elf paging.elf timer.elf smc.elf system.elf bench-xorshift.elf   ELF64, direct boot
 #   boot32to64.elf                                                            ELF32, multiboot v1
 #   kernel.elf      the guest kernel for static Linux programs (ELF64, multiboot v1; kernel/)
 #   apps/NAME.elf   workload programs: static x86-64 Linux executables on our libc (build-apps.sh)
@@ -68,6 +68,7 @@ link64 exceptions     start64 serial exit check idt exc gdt pt
 link64 paging         start64 serial exit check idt exc gdt pt
 link64 timer          start64 serial exit check idt exc
 link64 smc            start64 serial exit check idt exc pt
+link64 system         start64 serial exit check idt exc gdt pt
 link64 bench-xorshift start64 serial exit
 
 # boot32to64: link as ELF64 with link32.ld, then convert to ELF32 i386 (multiboot v1 loaders

@@ -32,7 +32,7 @@ describe('test guests', () => {
     // 14 instructions per iteration × 5,000,000 iterations, plus set-up and printing.
     expect(r.instructions).toBeGreaterThan(70_000_000);
   }, 300_000);
-  for (const name of ['boot32to64.elf', 'exceptions.elf', 'paging.elf', 'timer.elf', 'smc.elf']) {
+  for (const name of ['boot32to64.elf', 'exceptions.elf', 'paging.elf', 'timer.elf', 'smc.elf', 'system.elf']) {
     it(`${name} passes all its checks and exits 0`, () => {
       const { r, out } = boot(name);
       expect(out).not.toMatch(/FAIL/);
