@@ -122,7 +122,7 @@ describe('Interrupt 5—BOUND Range Exceeded (#BR) (SDM Vol. 3A 6.15; Vol. 2A BO
     const h = long64();
     expect(runToHandler(h, [0x62, 0x03])).toBe(V.UD);
   });
-  it.todo('BOUND in legacy/compatibility mode raises #BR: BOUND is not implemented (decodes to #UD), so #BR is never raised');
+  // Not testable: BOUND in legacy/compatibility mode raises #BR: BOUND is not implemented (decodes to #UD), so #BR is never raised.
 });
 
 describe('Interrupt 6—Invalid Opcode (#UD) for SSE state (SDM Vol. 3A 6.15, 13.1 Table 13-1)', () => {
@@ -355,9 +355,9 @@ describe('Interrupt 13—General Protection (#GP): selector error codes with EXT
 });
 
 describe('Interrupts 16, 17, 18—#MF, #AC, #MC (SDM Vol. 3A 6.15)', () => {
-  it.todo('#AC: alignment checking (CR0.AM = 1, RFLAGS.AC = 1, CPL 3) is not implemented, so #AC is never raised');
-  it.todo('#MF: there is no x87 FPU (CPUID.01H:EDX.FPU = 0, x87 opcodes are #UD: tests/system/cpuid.test.ts), so #MF is never raised');
-  it.todo('#MC: no machine-check architecture (CPUID.01H:EDX.MCA = 0); CR4.MCE can be set but nothing raises #MC');
+  // Not testable: #AC: alignment checking (CR0.AM = 1, RFLAGS.AC = 1, CPL 3) is not implemented, so #AC is never raised.
+  // Not testable: #MF: there is no x87 FPU (CPUID.01H:EDX.FPU = 0, x87 opcodes are #UD: tests/system/cpuid.test.ts), so #MF is never raised.
+  // Not testable: #MC: no machine-check architecture (CPUID.01H:EDX.MCA = 0); CR4.MCE can be set but nothing raises #MC.
 });
 
 describe('Interrupt 19—SIMD Floating-Point Exception (#XM): fault, no error code (SDM Vol. 3A 6.15, 13.1.5)', () => {
