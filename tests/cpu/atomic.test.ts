@@ -3,32 +3,15 @@
 // Expected values come from BigInt models written here (flags as CMP / ADD per SDM Vol. 1 3.4.3.1).
 // Register-destination CMPXCHG follows the Intel host, measured natively: the destination register
 // is written only when the comparison succeeds, the accumulator only when it fails.
+import { CF, PF, AF, ZF, SF, OF, ARITH, mulberry32, mask, parity } from '../helpers/ref.ts';
 import { describe, it, expect } from 'vitest';
 import { makeCpu, installIdt64, step, CODE, DATA, STACK_TOP, type Harness } from '../helpers/cpu-harness.ts';
 import { RAX, RBX, RCX, RDX, RSP, RSI } from '../../emulator/cpu/state.ts';
 import { setRflags } from '../../emulator/cpu/flags.ts';
 
-const CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
-const ARITH = CF | PF | AF | ZF | SF | OF;
 const HANDLER = CODE + 0x1000;
 const IDT = 0x10000;
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-function mask(bits: number): bigint { return (1n << BigInt(bits)) - 1n; }
-function parity(v: bigint): number {
-  let b = Number(v & 0xffn), p = 0;
-  while (b) { p ^= b & 1; b >>= 1; }
-  return p ? 0 : PF;
-}
 function makeRv(seed: number) {
   const r = mulberry32(seed);
   const r64 = () => (BigInt(r()) << 32n) | BigInt(r());

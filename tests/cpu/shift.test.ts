@@ -9,33 +9,16 @@
 //  - AF is cleared by SHL/SHR/SAR/SHLD/SHRD with a non-zero count.
 //  - 8/16-bit SHL/SHR/SAR with count >= size behave as on an unbounded value.
 //  - 16-bit SHLD/SHRD with count > 16 shift the 48-bit value dest:src:dest.
+import { CF, PF, AF, ZF, SF, OF, ARITH, mulberry32, mask, parity } from '../helpers/ref.ts';
 import { describe, it, expect } from 'vitest';
 import { makeCpu, installIdt64, step, CODE, DATA, STACK_TOP, type Harness } from '../helpers/cpu-harness.ts';
 import { RAX, RBX, RCX, RDX, RSP, RSI } from '../../emulator/cpu/state.ts';
 import { setRflags } from '../../emulator/cpu/flags.ts';
 
-const CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
-const ARITH = CF | PF | AF | ZF | SF | OF;
 const HANDLER = CODE + 0x1000;
 const IDT = 0x10000;
 
 // ---------------------------------------------------------------- utilities
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-function mask(bits: number): bigint { return (1n << BigInt(bits)) - 1n; }
-function parity(v: bigint): number {
-  let b = Number(v & 0xffn), p = 0;
-  while (b) { p ^= b & 1; b >>= 1; }
-  return p ? 0 : PF;
-}
 function makeRv(seed: number) {
   const r = mulberry32(seed);
   const r64 = () => (BigInt(r()) << 32n) | BigInt(r());
