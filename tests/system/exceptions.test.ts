@@ -354,11 +354,10 @@ describe('Interrupt 13—General Protection (#GP): selector error codes with EXT
   });
 });
 
-describe('Interrupts 16, 17, 18—#MF, #AC, #MC (SDM Vol. 3A 6.15)', () => {
+// Interrupts 16, 17, 18—#MF, #AC, #MC (SDM Vol. 3A 6.15):
   // Not testable: #AC: alignment checking (CR0.AM = 1, RFLAGS.AC = 1, CPL 3) is not implemented, so #AC is never raised.
   // Not testable: #MF: there is no x87 FPU (CPUID.01H:EDX.FPU = 0, x87 opcodes are #UD: tests/system/cpuid.test.ts), so #MF is never raised.
   // Not testable: #MC: no machine-check architecture (CPUID.01H:EDX.MCA = 0); CR4.MCE can be set but nothing raises #MC.
-});
 
 describe('Interrupt 19—SIMD Floating-Point Exception (#XM): fault, no error code (SDM Vol. 3A 6.15, 13.1.5)', () => {
   it('DIVSD by zero with MXCSR.ZM = 0 and CR4.OSXMMEXCPT = 1: vector 19, saved RIP = the DIVSD, destination unchanged', () => {
