@@ -61,6 +61,8 @@ function guard(c: Cpu, f: () => VmxStatus): VmxStatus {
   }
 }
 
+// BigInt only here: the host-side API takes 64-bit field values from TypeScript callers (cold path,
+// never per guest instruction).
 function split(v: bigint): [number, number] {
   const u = BigInt.asUintN(64, v);
   return [Number(u & 0xffffffffn) | 0, Number(u >> 32n) | 0];

@@ -7,7 +7,6 @@ import { K_ADD, K_ADC, K_SUB, K_SBB, K_LOGIC, K_INC, K_DEC, getCF } from '../fla
 import { get8, set8, set16, set32 } from '../regs.ts';
 import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64, rdRmw8, rdRmw16, rdRmw32, rdRmw64 } from '../memaccess.ts';
 import { pickMulDiv } from './muldiv.ts';
-import { ud } from '../fault.ts';
 
 // ALU operation numbers = ModRM.reg of group 1 and bits 5:3 of opcodes 00-3F.
 export const ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
@@ -282,4 +281,3 @@ function grp3(i: Insn): Handler | undefined {
 def(0xf6, { name: 'grp3 Eb', modrm: true, lockable: true, imm: Imm.Grp3, byte: true, pick: grp3 });
 def(0xf7, { name: 'grp3 Ev', modrm: true, lockable: true, imm: Imm.Grp3, pick: grp3 });
 
-export { aluSmall, ud };

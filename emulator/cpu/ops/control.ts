@@ -1,13 +1,13 @@
 // Control flow and the stack: Jcc, JMP, CALL, RET, LOOP/JrCXZ, PUSH/POP (all forms), ENTER/LEAVE,
 // PUSHF/POPF, INT3/INT n/INTO, HLT, CLI/STI, flag instructions and group 5 (SDM Vol. 2A/2B).
-import { Cpu, RSP, RBP, CS, SS, DS, ES, FS, GS, MODE_LONG64, MODE_REAL, IF, DF, TF, AC, ID, IOPL, NT, RF, VM, VIF, VIP, CF } from '../state.ts';
+import { Cpu, RSP, RBP, CS, SS, DS, ES, FS, GS, MODE_REAL, IF, DF, TF, AC, ID, IOPL, NT, RF, VM, VIF, VIP, CF } from '../state.ts';
 import type { Insn, Handler } from '../insn.ts';
 import { def, Imm } from '../decoder.ts';
-import { cond, getCF, getArith, setArith, getRflags, setRflags } from '../flags.ts';
+import { cond, getArith, setArith, getRflags, setRflags } from '../flags.ts';
 import { set16, set32 } from '../regs.ts';
 import { rd16, rd32, rd64 } from '../memaccess.ts';
 import { push16, push32, push64, pop16, pop32, pop64, pushSized, popSized, adjustSp, peekSized } from '../stack.ts';
-import { raise, gp0, GP, BP, DB, OFV } from '../fault.ts';
+import { gp0, BP, DB, OFV } from '../fault.ts';
 import { loadDataSeg } from '../segments.ts';
 import { deliverEvent, EV_SOFTWARE, EV_SOFT_EXCEPTION, EV_PRIV_SOFT_EXCEPTION } from '../interrupts.ts';
 import { pickIncDec } from './alu.ts';
@@ -287,4 +287,3 @@ def(0xff, {
   },
 });
 
-void MODE_LONG64; void raise; void GP; void getCF;

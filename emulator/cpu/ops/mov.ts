@@ -7,7 +7,7 @@ import { get8, set8, set16, set32 } from '../regs.ts';
 import { rd8, rd16, rd32, rd64, wr8, wr16, wr32, wr64, rdRmw8, rdRmw16, rdRmw32, rdRmw64 } from '../memaccess.ts';
 import { cond, getArith, setArith } from '../flags.ts';
 import { loadDataSeg } from '../segments.ts';
-import { ud, gp0 } from '../fault.ts';
+import { gp0 } from '../fault.ts';
 import { readE, writeE } from './operands.ts';
 
 const TWO32 = 4294967296;
@@ -288,4 +288,3 @@ for (let r = 0; r < 8; r++) def(0x1c8 + r, { name: 'bswap r', modrm: false, imm:
 // ---- hint NOPs with ModRM (0F 18-1F; 0F 1F /0 is the multi-byte NOP) ----
 for (let op = 0x118; op <= 0x11f; op++) def(op, { name: 'nop Ev', modrm: true, imm: Imm.None, pick: (i) => (i.lock ? undefined : nop) });
 
-export { ud };
