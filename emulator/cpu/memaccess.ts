@@ -2,7 +2,7 @@
 // misses, page-crossing accesses and MMIO take the slow path through `translate`.
 // Every RAM write checks the frame's decoded-instruction flag (self-modifying code).
 import type { Cpu } from './state.ts';
-import { TLB_MASK, P_SPP } from './tlb.ts';
+import { TLB_MASK, P_SPP, P_GW_S, P_GW_U } from './tlb.ts';
 import { translate, ACC_READ, ACC_WRITE } from './paging.ts';
 
 // ---------------------------------------------------------------- reads
@@ -159,23 +159,35 @@ function physWrite(c: Cpu, pa: number, size: number, lo: number, hi: number): vo
   }
 }
 
+/**
+ * A write to a page the TLB holds as an SPP page (SDM Vol. 3C 29.3.4): the cached 32-bit sub-page
+ * mask decides without walking the SPP table. Returns the host-physical address when every touched
+ * sub-page is writable, -1 when the entry is not an SPP page of this mode (walk instead); a denied
+ * sub-page ends in the EPT violation (a VM exit).
+ */
+function sppCached(c: Cpu, lin: number, size: number, user: boolean): number {
+  const off = lin & 0xfff;
+  const vpn = (lin - off) / 4096;
+  const i = vpn & TLB_MASK;
+  const t = c.tlb;
+  if (t.vpn[i] !== vpn || (t.perm[i] & P_SPP) === 0) return -1;
+  // The guest's own write permission still applies (the entry's write bits are only EPT-cleared).
+  if ((t.perm[i] & (user ? P_GW_U : P_GW_S)) === 0) return -1;
+  if (sppAllows(t.sppMask[i], off, size)) return t.page[i] + off;
+  c.vmx!.sppDenied(c, lin, t.gpage[i] + off, t.ept[i]);
+  return -1; // not reached: sppDenied exits
+}
+
 export function wrSlow(c: Cpu, lin: number, size: number, lo: number, hi: number, user: boolean): void {
   const off = lin & 0xfff;
-  const t = c.tlb;
   if (off + size <= 4096) {
-    // SPP fast case: a cached sub-page mask grants the write without a walk (issue VMX/SPP).
-    const vpn = (lin - off) / 4096;
-    const i = vpn & TLB_MASK;
-    if (t.vpn[i] === vpn && (t.perm[i] & P_SPP) !== 0 && sppAllows(t.sppMask[i], off, size)) {
-      physWrite(c, t.page[i] + off, size, lo, hi);
-      return;
-    }
-    physWrite(c, translate(c, lin, ACC_WRITE, user), size, lo, hi);
+    const pa = c.gpaToHpa === null ? -1 : sppCached(c, lin, size, user);
+    physWrite(c, pa >= 0 ? pa : translate(c, lin, ACC_WRITE, user, size), size, lo, hi);
     return;
   }
   const first = 4096 - off;
-  const pa1 = translate(c, lin, ACC_WRITE, user);
-  const pa2 = translate(c, lin + first, ACC_WRITE, user);
+  const pa1 = translate(c, lin, ACC_WRITE, user, first);
+  const pa2 = translate(c, lin + first, ACC_WRITE, user, size - first);
   for (let k = 0; k < size; k++) {
     const b = k < 4 ? (lo >>> (8 * k)) & 0xff : (hi >>> (8 * (k - 4))) & 0xff;
     if (k < first) physWrite(c, pa1 + k, 1, b, 0); else physWrite(c, pa2 + k - first, 1, b, 0);
@@ -196,8 +208,12 @@ export function sppAllows(mask: number, off: number, size: number): boolean {
 function rmwSlow(c: Cpu, lin: number, size: number): void {
   const user = c.cpl === 3;
   const off = lin & 0xfff;
-  translate(c, lin, ACC_WRITE, user);
-  if (off + size > 4096) translate(c, lin + (4096 - off), ACC_WRITE, user);
+  if (off + size <= 4096) {
+    if (c.gpaToHpa === null || sppCached(c, lin, size, user) < 0) translate(c, lin, ACC_WRITE, user, size);
+    return;
+  }
+  translate(c, lin, ACC_WRITE, user, 4096 - off);
+  translate(c, lin + (4096 - off), ACC_WRITE, user, size - (4096 - off));
 }
 
 function rmwHit(c: Cpu, lin: number): boolean {

@@ -7,7 +7,9 @@ import {
   Cpu, CR0_PG, CR0_WP, CR4_PAE, CR4_PSE, CR4_PGE, CR4_SMEP, EFER_LMA, EFER_NXE,
 } from './state.ts';
 import { pf } from './fault.ts';
-import { P_RS, P_WS, P_XS, P_RU, P_WU, P_XU, P_GLOBAL, P_LARGE } from './tlb.ts';
+import {
+  P_RS, P_WS, P_XS, P_RU, P_WU, P_XU, P_GLOBAL, P_LARGE, P_SPP, P_GW_S, P_GW_U, EPT_R, EPT_X, EPT_W_CACHE, EPT_SPP,
+} from './tlb.ts';
 
 export const ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2;
 /** Supported physical-address width (CPUID.80000008H:EAX[7:0]). */
@@ -37,9 +39,27 @@ function setBits(c: Cpu, hpa: number, bits: number): void {
   if ((v & bits) !== bits) c.mem.write(hpa, 4, (v | bits) >>> 0);
 }
 
-/** Host-physical address of a guest-physical one (identity unless EPT is active). */
-function g2h(c: Cpu, gpa: number, acc: number, lin: number, isPaging: boolean): number {
-  return c.gpaToHpa === null ? gpa : c.gpaToHpa(c, gpa, acc, lin, isPaging);
+/** Host-physical address of a guest-physical one (identity unless EPT is active); size 0 = paging-structure entry. */
+function g2h(c: Cpu, gpa: number, acc: number, lin: number, size: number): number {
+  return c.gpaToHpa === null ? gpa : c.gpaToHpa(c, gpa, acc, lin, size);
+}
+
+/**
+ * Cache a translation made under EPT: the guest's permissions ANDed with the EPT rights (SDM Vol. 3C
+ * 29.4.2, "combined mappings"). Writes are cached only when EPT lets them through without a further
+ * A/D or PML action; an SPP page caches its 32-bit sub-page write mask instead of write permission.
+ */
+function fillUnderEpt(c: Cpu, vpn: number, hpa: number, gpa: number, perm: number): void {
+  const e = c.eptRights;
+  let mask = 0;
+  if (e & EPT_SPP) {
+    perm |= P_SPP | (perm & P_WS ? P_GW_S : 0) | (perm & P_WU ? P_GW_U : 0);
+    mask = c.eptSppMask;
+  }
+  if ((e & EPT_R) === 0) perm &= ~(P_RS | P_RU);
+  if ((e & EPT_W_CACHE) === 0) perm &= ~(P_WS | P_WU);
+  if ((e & EPT_X) === 0) perm &= ~(P_XS | P_XU);
+  c.tlb.fill(vpn, hpa, perm, mask, gpa, e);
 }
 
 function fault(c: Cpu, lin: number, acc: number, user: boolean, present: boolean, rsvd: boolean): never {
@@ -53,13 +73,17 @@ function fault(c: Cpu, lin: number, acc: number, user: boolean, present: boolean
  * Translate linear address `lin` for an access of kind `acc` (user = CPL 3 data/fetch access).
  * Returns the host-physical address and caches RAM pages in the TLB; raises #PF on failure.
  */
-export function translate(c: Cpu, lin: number, acc: number, user: boolean): number {
+export function translate(c: Cpu, lin: number, acc: number, user: boolean, size = 1): number {
   const off = lin & 0xfff;
   const vpn = (lin - off) / 4096;
   if ((c.cr0 & CR0_PG) === 0) {
     const gpa = lin < 0 ? lin + TWO32 * 65536 : lin; // never negative outside long mode
-    const hpa = g2h(c, gpa - off, acc, lin, false);
-    if (hpa + 4096 <= c.ramSize && c.gpaToHpa === null) c.tlb.fill(vpn, hpa, P_RS | P_WS | P_XS | P_RU | P_WU | P_XU, 0);
+    const hpa = g2h(c, gpa - off, acc, lin, size);
+    if (hpa + 4096 <= c.ramSize) {
+      const all = P_RS | P_WS | P_XS | P_RU | P_WU | P_XU;
+      if (c.gpaToHpa === null) c.tlb.fill(vpn, hpa, all, 0);
+      else fillUnderEpt(c, vpn, hpa, gpa - off, all);
+    }
     return hpa + off;
   }
   const nxe = (c.efer & EFER_NXE) !== 0;
@@ -74,14 +98,14 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
     const u = lin < 0 ? lin + 281474976710656 : lin; // 48-bit unsigned
     let base = Math.floor(c.cr3 / 4096) * 4096 % (TWO32 * (1 << (MAXPHYADDR - 32)));
     // PML4E
-    e4 = g2h(c, base + (Math.floor(u / 549755813888) & 511) * 8, ACC_READ, lin, true);
+    e4 = g2h(c, base + (Math.floor(u / 549755813888) & 511) * 8, ACC_READ, lin, 0);
     readEntry64(c, e4);
     if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
     if ((entHi & HI_RSVD) || (entLo & 0x80) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
     rw &= entLo >> 1; us &= entLo >> 2; if (nxe && entHi < 0) nx = 1;
     base = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
     // PDPTE
-    e3 = g2h(c, base + (Math.floor(u / 1073741824) & 511) * 8, ACC_READ, lin, true);
+    e3 = g2h(c, base + (Math.floor(u / 1073741824) & 511) * 8, ACC_READ, lin, 0);
     readEntry64(c, e3);
     if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
     if ((entHi & HI_RSVD) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
@@ -94,7 +118,7 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
     } else {
       base = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
       // PDE
-      e2 = g2h(c, base + (Math.floor(u / 2097152) & 511) * 8, ACC_READ, lin, true);
+      e2 = g2h(c, base + (Math.floor(u / 2097152) & 511) * 8, ACC_READ, lin, 0);
       readEntry64(c, e2);
       if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
       if ((entHi & HI_RSVD) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
@@ -105,7 +129,7 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
         frame = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xffe00000) >>> 0) + (u % 2097152 - u % 4096);
       } else {
         base = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
-        e1 = g2h(c, base + (Math.floor(u / 4096) & 511) * 8, ACC_READ, lin, true);
+        e1 = g2h(c, base + (Math.floor(u / 4096) & 511) * 8, ACC_READ, lin, 0);
         readEntry64(c, e1);
         if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
         if ((entHi & HI_RSVD) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
@@ -117,13 +141,13 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
   } else if (c.cr4 & CR4_PAE) {
     // PAE paging (SDM Vol. 3A 4.4): PDPTEs have no R/W, U/S or XD bits.
     const l = lin >>> 0;
-    e3 = g2h(c, ((c.cr3 & 0xffffffe0) >>> 0) + (l >>> 30) * 8, ACC_READ, lin, true); // unsigned even with CR3 bit 31 set
+    e3 = g2h(c, ((c.cr3 & 0xffffffe0) >>> 0) + (l >>> 30) * 8, ACC_READ, lin, 0); // unsigned even with CR3 bit 31 set
     readEntry64(c, e3);
     if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
     if ((entHi & HI_RSVD) || (entLo & 0x1e6) || entHi < 0) fault(c, lin, acc, user, true, true);
     let base = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
     e3 = -1; // PDPTEs have no accessed flag update in PAE mode (loaded at CR3 write)
-    e2 = g2h(c, base + ((l >>> 21) & 511) * 8, ACC_READ, lin, true);
+    e2 = g2h(c, base + ((l >>> 21) & 511) * 8, ACC_READ, lin, 0);
     readEntry64(c, e2);
     if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
     if ((entHi & HI_RSVD) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
@@ -134,7 +158,7 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
       frame = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xffe00000) >>> 0) + ((l & 0x1ff000) >>> 0);
     } else {
       base = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
-      e1 = g2h(c, base + ((l >>> 12) & 511) * 8, ACC_READ, lin, true);
+      e1 = g2h(c, base + ((l >>> 12) & 511) * 8, ACC_READ, lin, 0);
       readEntry64(c, e1);
       if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
       if ((entHi & HI_RSVD) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
@@ -145,7 +169,7 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
   } else {
     // 32-bit paging (SDM Vol. 3A 4.3).
     const l = lin >>> 0;
-    e2 = g2h(c, ((c.cr3 & 0xfffff000) >>> 0) + (l >>> 22) * 4, ACC_READ, lin, true); // unsigned even with CR3 bit 31 set
+    e2 = g2h(c, ((c.cr3 & 0xfffff000) >>> 0) + (l >>> 22) * 4, ACC_READ, lin, 0); // unsigned even with CR3 bit 31 set
     let pde = c.mem.read(e2, 4) | 0;
     if ((pde & 1) === 0) fault(c, lin, acc, user, false, false);
     rw &= pde >> 1; us &= pde >> 2;
@@ -156,7 +180,7 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
       frame = ((pde >> 13) & 0xff) * TWO32 + ((pde & 0xffc00000) >>> 0) + (l & 0x3ff000);
     } else {
       const base = (pde & 0xfffff000) >>> 0;
-      e1 = g2h(c, base + ((l >>> 12) & 1023) * 4, ACC_READ, lin, true);
+      e1 = g2h(c, base + ((l >>> 12) & 1023) * 4, ACC_READ, lin, 0);
       pde = c.mem.read(e1, 4) | 0;
       if ((pde & 1) === 0) fault(c, lin, acc, user, false, false);
       rw &= pde >> 1; us &= pde >> 2;
@@ -186,7 +210,7 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
   setBits(c, leafAddr, isWrite ? 0x60 : 0x20);
   if (isWrite) dirty = 0x40;
 
-  const hpa = g2h(c, frame, acc, lin, false);
+  const hpa = g2h(c, frame, acc, lin, size);
   if (hpa + 4096 <= c.ramSize) {
     let perm = P_RS | P_RU * us;
     if (dirty) perm |= (wp ? P_WS * rw : P_WS) | P_WU * (us & rw);
@@ -194,6 +218,7 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean): numb
     if (global && (c.cr4 & CR4_PGE)) perm |= P_GLOBAL;
     if (large) perm |= P_LARGE;
     if (c.gpaToHpa === null) c.tlb.fill(vpn, hpa, perm, 0);
+    else fillUnderEpt(c, vpn, hpa, frame, perm);
   }
   return hpa + off;
 }

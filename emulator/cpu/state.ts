@@ -166,8 +166,17 @@ export class Cpu {
   delivCode = 0;
   delivLen = 0;
 
-  /** Guest-physical → host-physical when EPT is active (vmx/); null means identity. */
-  gpaToHpa: ((c: Cpu, gpa: number, acc: number, lin: number, isPagingStructure: boolean) => number) | null = null;
+  /**
+   * Guest-physical → host-physical when EPT is active (vmx/); null means identity. `size` is the
+   * byte count of an access to the final translated address (the SPP check needs it), or 0 for an
+   * access to a guest paging-structure entry; `lin` is NaN when the access has no linear address.
+   * Violations and misconfigurations end in a VM exit (unwinding like a fault). On return the
+   * EPT rights of the translation are in `eptRights` (EPT_* bits of cpu/tlb.ts) and, for an SPP
+   * page, the 32-bit sub-page write mask in `eptSppMask`.
+   */
+  gpaToHpa: ((c: Cpu, gpa: number, acc: number, lin: number, size: number) => number) | null = null;
+  eptRights = 0;
+  eptSppMask = 0;
 
   // Hooks the machine fills in.
   intr: { hasInterrupt(): boolean; acknowledge(): number } | null = null;

@@ -15,6 +15,13 @@ export const P_GLOBAL = 64;
 export const P_LARGE = 128;
 /** Entry is an SPP page: writes are checked against sppMask bit (offset >> 7). */
 export const P_SPP = 256;
+/** SPP entries only: the guest's paging structures allow a supervisor / user write (EPT denies it). */
+export const P_GW_S = 512, P_GW_U = 1024;
+
+// EPT rights of a translation under EPT (Cpu.eptRights, Tlb.ept): read, write, execute as the AND
+// over the EPT walk (SDM Vol. 3C 29.3.3.2), plus "write may be cached" (W and, with EPT A/D, the
+// dirty flag already set) and "the write is governed by SPP" (leaf bit 61, accumulated W = 0).
+export const EPT_R = 1, EPT_W = 2, EPT_X = 4, EPT_W_CACHE = 8, EPT_SPP = 16;
 
 export class Tlb {
   /** Linear page number (linear address / 4096, sign-extended); NaN = invalid (never equal). */
@@ -23,17 +30,23 @@ export class Tlb {
   readonly page = new Float64Array(TLB_SIZE);
   readonly perm = new Int32Array(TLB_SIZE);
   readonly sppMask = new Int32Array(TLB_SIZE);
+  /** Guest-physical address of the frame (equals `page` without EPT); the SPP exit reports it. */
+  readonly gpage = new Float64Array(TLB_SIZE);
+  /** EPT_* rights of the translation (0 without EPT). */
+  readonly ept = new Int32Array(TLB_SIZE);
   largeCached = false;
   flushes = 0;
   /** Called on every flush (the CPU drops its cached code-page translation). */
   onFlush: () => void = () => {};
 
-  fill(vpn: number, page: number, perm: number, sppMask: number): void {
+  fill(vpn: number, page: number, perm: number, sppMask: number, gpage = page, ept = 0): void {
     const i = vpn & TLB_MASK;
     this.vpn[i] = vpn;
     this.page[i] = page;
     this.perm[i] = perm;
     this.sppMask[i] = sppMask;
+    this.gpage[i] = gpage;
+    this.ept[i] = ept;
     if (perm & P_LARGE) this.largeCached = true;
   }
 

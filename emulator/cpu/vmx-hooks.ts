@@ -44,4 +44,9 @@ export interface VmxHooks {
   boundary(c: Cpu): boolean;
   /** A triple fault in VMX non-root operation: VM exit (reason 2) instead of shutdown. */
   tripleFault(c: Cpu): void;
+  /**
+   * A write to a sub-page the TLB's cached SPP mask denies (SDM Vol. 3C 29.3.4): the EPT violation
+   * (reason 48) for guest-physical `gpa`, with `rights` the cached EPT_* rights. Never returns.
+   */
+  sppDenied(c: Cpu, lin: number, gpa: number, rights: number): never;
 }

@@ -16,8 +16,9 @@ import { vmcsRead, vmcsRead32, vmcsReadNum, vmcsHi, loadControls, setLaunchState
 import { type Vmx, ER_INVALID_GUEST, ER_MSR_LOADING } from './state.ts';
 import {
   ENTRY_IA32E, ENTRY_LOAD_DEBUG, ENTRY_LOAD_PAT, ENTRY_LOAD_EFER, PIN_PREEMPT, PROC_TSC_OFFSET,
-  CR0_FIXED1, cr4Fixed1, TIMER_RATE_SHIFT,
+  CR0_FIXED1, cr4Fixed1, TIMER_RATE_SHIFT, PROC2_EPT, PROC2_PML, PROC2_SPP,
 } from './capabilities.ts';
+import { eptTranslate } from './ept.ts';
 import { checkControls, checkHost, checkGuest } from './entry-checks.ts';
 import { entryFailure, GUEST_SEL, GUEST_BASE, GUEST_LIMIT, GUEST_AR } from './exit.ts';
 import { attrOf } from './access-rights.ts';
@@ -87,6 +88,17 @@ function loadGuestState(c: Cpu, v: Vmx, base: number): void {
 /** Switch the CPU to VMX non-root operation with the cached controls. */
 function enterNonRoot(c: Cpu, v: Vmx, base: number): void {
   c.vmxNonRoot = true;
+  // EPT (SDM 29.3), PML (29.3.6) and SPP (29.3.4): the checks passed, the pointers are valid.
+  if (v.proc2 & PROC2_EPT) {
+    const eptp = vmcsReadNum(c, base, F.EPT_POINTER);
+    v.eptRoot = eptp - (eptp % 4096);
+    v.eptAd = (eptp & 0x40) !== 0;
+    v.pmlOn = (v.proc2 & PROC2_PML) !== 0;
+    v.pmlAddr = v.pmlOn ? vmcsReadNum(c, base, F.PML_ADDRESS) : 0;
+    v.sppOn = (v.proc2 & PROC2_SPP) !== 0;
+    v.sppRoot = v.sppOn ? vmcsReadNum(c, base, F.SPPT_POINTER) : 0;
+    c.gpaToHpa = eptTranslate;
+  } else c.gpaToHpa = null;
   c.vmxTscOffset = (v.proc & PROC_TSC_OFFSET) ? v.tscOffset : 0;
   c.delivVec = -1;
   if (v.pin & PIN_PREEMPT) {

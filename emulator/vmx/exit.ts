@@ -165,6 +165,7 @@ function saveGuestState(c: Cpu, v: Vmx, base: number): void {
 
 function leaveNonRoot(c: Cpu): void {
   c.vmxNonRoot = false;
+  c.gpaToHpa = null;
   c.vmxTscOffset = 0;
   c.vmxTimerDeadline = Infinity;
   c.delivVec = -1;

@@ -11,13 +11,13 @@ export const features = {
   /** "enable VPID" (secondary control 5) and INVVPID; TLB entries are flushed on every VM entry and exit rather than tagged. */
   vpid: true,
   /** "enable EPT" (secondary control 1), INVEPT. Not implemented yet. */
-  ept: false,
+  ept: true,
   /** "unrestricted guest" (secondary control 7). Not implemented yet. */
   unrestrictedGuest: false,
   /** "enable PML" (secondary control 17). Not implemented yet. */
-  pml: false,
+  pml: true,
   /** "sub-page write permissions for EPT" (secondary control 23). Not implemented yet. */
-  spp: false,
+  spp: true,
 };
 
 /** Propagate the flags to the field table (call after changing `features`). */

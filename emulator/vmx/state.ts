@@ -6,6 +6,7 @@ import type { Cpu } from '../cpu/state.ts';
 import type { Insn } from '../cpu/insn.ts';
 import type { VmxHooks } from '../cpu/vmx-hooks.ts';
 import * as nonroot from './nonroot.ts';
+import { sppDeniedCached } from './ept.ts';
 
 /** The invalid pointer FFFFFFFF_FFFFFFFFH, kept as -1 (SDM Vol. 3C 24.1). */
 export const INVALID_PTR = -1;
@@ -74,10 +75,25 @@ export class Vmx implements VmxHooks {
   timerValue = 0;
   timerBase = 0;
 
+  // ---- EPT, PML and SPP of the current guest (set at VM entry from the VMCS; ept.ts)
+  eptRoot = 0;
+  /** EPTP bit 6: accessed and dirty flags for EPT. */
+  eptAd = false;
+  pmlOn = false;
+  pmlAddr = 0;
+  sppOn = false;
+  sppRoot = 0;
+
   /** Exit information of the VM exit being recorded (and of the last one, for host-api.ts). */
   readonly x = new ExitInfo();
 
   // ---- statistics
+  /** EPT walks (each guest paging-structure entry and each final address is one walk). */
+  eptWalks = 0;
+  eptViolations = 0;
+  /** SPP-table walks: a write hit on a cached SPP mask does not walk (tests prove the caching by this count). */
+  sppWalks = 0;
+  pmlLogged = 0;
   entries = 0;
   exits = 0;
   readonly exitCounts = new Float64Array(80);
@@ -97,6 +113,7 @@ export class Vmx implements VmxHooks {
   movDr(c: Cpu, i: Insn, dr: number, toDr: boolean): void { nonroot.movDr(c, this, i, dr, toDr); }
   boundary(c: Cpu): boolean { return nonroot.boundary(c, this); }
   tripleFault(c: Cpu): void { nonroot.tripleFault(c, this); }
+  sppDenied(c: Cpu, lin: number, gpa: number, rights: number): never { return sppDeniedCached(c, this, lin, gpa, rights); }
 }
 
 /** The VMX state of `c`, created on first use. */

@@ -79,23 +79,26 @@ describe('capability MSRs (SDM Appendix A)', () => {
     expect(lo(msr(h, 0x48e)) & (3 << 15)).toBe(0);
   });
 
-  it('secondary controls: VPID, RDTSCP, WBINVD exiting; EPT, unrestricted guest, PML and SPP stay 0 until implemented', () => {
+  it('secondary controls: VPID, RDTSCP, WBINVD exiting, EPT, PML and SPP may be 1; unrestricted guest stays 0', () => {
     const h = makeVmxCpu();
     expect(hi(msr(h, 0x482)) >>> 31).toBe(1); // activate secondary controls may be 1
     const v = msr(h, 0x48b);
     expect(lo(v)).toBe(0);
     expect((hi(v) >>> 5) & 1).toBe(1); // enable VPID
     expect((hi(v) >>> 3) & 1).toBe(1); // enable RDTSCP
-    expect((hi(v) >>> 1) & 1).toBe(0); // enable EPT
-    expect((hi(v) >>> 7) & 1).toBe(0); // unrestricted guest
-    expect((hi(v) >>> 17) & 1).toBe(0); // enable PML
-    expect((hi(v) >>> 23) & 1).toBe(0); // SPP
+    expect((hi(v) >>> 1) & 1).toBe(1); // enable EPT
+    expect((hi(v) >>> 7) & 1).toBe(0); // unrestricted guest (not implemented)
+    expect((hi(v) >>> 17) & 1).toBe(1); // enable PML
+    expect((hi(v) >>> 23) & 1).toBe(1); // sub-page write permissions for EPT
   });
 
-  it('IA32_VMX_EPT_VPID_CAP: INVVPID with all four types, no EPT capability', () => {
+  it('IA32_VMX_EPT_VPID_CAP: 4-level EPT, UC/WB, 2 MiB/1 GiB, INVEPT both types, A/D; no execute-only; INVVPID with all four types', () => {
     const h = makeVmxCpu();
     const v = msr(h, 0x48c);
-    expect(lo(v)).toBe(0);
+    // SDM A.10 bit positions: 0 execute-only, 6 walk length 4, 8 UC, 14 WB, 16 2 MiB, 17 1 GiB,
+    // 20 INVEPT, 21 A/D, 22 advanced exit info, 25 single-context, 26 all-context.
+    const bit = (n: number) => (lo(v) >>> n) & 1;
+    expect([0, 6, 8, 14, 16, 17, 20, 21, 22, 25, 26].map(bit)).toEqual([0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1]);
     expect(hi(v) & 1).toBe(1); // bit 32
     expect((hi(v) >>> 8) & 0xf).toBe(0xf); // bits 40-43
   });
@@ -118,9 +121,9 @@ describe('capability MSRs (SDM Appendix A)', () => {
     expect(lo(msr(h, 0x489)) & 0x2000).toBe(0x2000);
   });
 
-  it('IA32_VMX_VMCS_ENUM reports the highest field index (the preemption-timer value, 482EH, index 17H)', () => {
+  it('IA32_VMX_VMCS_ENUM reports the highest field index (the SPP table pointer, 2030H, index 18H)', () => {
     const h = makeVmxCpu();
-    expect(msr(h, 0x48a)).toBe(0x2en);
+    expect(msr(h, 0x48a)).toBe(0x30n); // bits 9:1 = 18H
   });
 
   it('the capability MSRs are read-only, CPL-0 only, and 491H (VMFUNC) does not exist', () => {

@@ -243,10 +243,11 @@ describe('VMREAD / VMWRITE', () => {
     expect(exec(m, at().vmread(RBX, RAX))).toBe(UD);
   });
 
-  it('unsupported components fail with error 12: reserved encodings, EPT/PML/SPP fields (not implemented), bits 63:32 set', () => {
+  it('unsupported components fail with error 12: reserved encodings, unimplemented features\' fields, bits 63:32 set', () => {
     const h = makeVmxCpu();
     enterRoot(h);
-    for (const enc of [0x0002, 0x0001, 0x4001, 0x201a, 0x200e, 0x2030, 0x0812, 0x2400, 0x6c18, 0x1000, 0x12345]) {
+    // 0x2012 virtual-APIC address (no TPR shadow), 0x2016 posted-interrupt descriptor, 0x2018 VM-function controls.
+    for (const enc of [0x0002, 0x0001, 0x4001, 0x2012, 0x2016, 0x2018, 0x6c18, 0x1000, 0x12345]) {
       h.cpu.rl[RAX] = enc; h.cpu.rh[RAX] = 0;
       expect(exec(h, at().vmread(RBX, RAX))).toBe(OK);
       failValid(h, 12);
@@ -256,6 +257,23 @@ describe('VMREAD / VMWRITE', () => {
     h.cpu.rl[RAX] = F.GUEST_RIP; h.cpu.rh[RAX] = 1;
     expect(exec(h, at().vmread(RBX, RAX))).toBe(OK);
     failValid(h, 12);
+  });
+
+  it('EPT, PML and SPP fields exist: EPTP 201AH, PML address 200EH, SPPTP 2030H, PML index 0812H round-trip; guest-physical address 2400H is read-only (13)', () => {
+    const h = makeVmxCpu();
+    enterRoot(h);
+    for (const [enc, val] of [[0x201a, 0x1234501e], [0x200e, 0x7000], [0x2030, 0x9000], [0x0812, 0x1ff]]) {
+      h.cpu.rl[RAX] = enc; h.cpu.rh[RAX] = 0; h.cpu.rl[RBX] = val; h.cpu.rh[RBX] = 0;
+      expect(exec(h, at().vmwrite(RAX, RBX))).toBe(OK);
+      succeeded(h);
+      h.cpu.rl[RBX] = 0;
+      expect(exec(h, at().vmread(RBX, RAX))).toBe(OK);
+      succeeded(h);
+      expect(h.cpu.rl[RBX]).toBe(val);
+    }
+    h.cpu.rl[RAX] = 0x2400; h.cpu.rh[RAX] = 0;
+    expect(exec(h, at().vmwrite(RAX, RBX))).toBe(OK);
+    failValid(h, 13);
   });
 
   it('VM-exit information fields are read-only: VMWRITE fails with error 13, VMREAD works', () => {
@@ -364,11 +382,37 @@ describe('VMCALL', () => {
 });
 
 describe('INVEPT / INVVPID', () => {
-  it('INVEPT is #UD: EPT is not implemented, so IA32_VMX_PROCBASED_CTLS2[33] = 0 (SDM 30.3 INVEPT)', () => {
+  it('INVEPT: #UD outside VMX operation, without the 66 prefix and with a register operand; #GP at CPL 3 (SDM 30.3)', () => {
     const h = makeVmxCpu();
-    enterRoot(h);
     h.cpu.rl[RAX] = 2; h.cpu.rl[RBX] = SCRATCH;
     expect(exec(h, at().invept(RAX, RBX))).toBe(UD);
+    enterRoot(h);
+    expect(exec(h, at().raw(0x0f, 0x38, 0x80, 0x03))).toBe(UD);
+    expect(exec(h, at().raw(0x66, 0x0f, 0x38, 0x80, 0xc3))).toBe(UD);
+    toCpl3(h);
+    expect(exec(h, at().invept(RAX, RBX))).toBe(GP);
+  });
+
+  it('INVEPT error 28: types 0 and 3, bits 63:32 of the type, an invalid EPTP for single-context; success flushes the TLB', () => {
+    const h = makeVmxCpu();
+    enterRoot(h);
+    const inv = (type: bigint, eptp: bigint): void => {
+      h.mem.view.setBigUint64(SCRATCH, eptp, true);
+      h.mem.view.setBigUint64(SCRATCH + 8, 0n, true);
+      h.cpu.rl[RAX] = Number(type & 0xffffffffn) | 0; h.cpu.rh[RAX] = Number(type >> 32n) | 0;
+      h.cpu.rl[RBX] = SCRATCH;
+      expect(exec(h, at().invept(RAX, RBX))).toBe(OK);
+    };
+    const good = 0x5000n | 0x1en; // WB (6), walk length 4 (3 << 3)
+    inv(0n, good); failValid(h, 28);
+    inv(3n, good); failValid(h, 28);
+    inv((1n << 32n) | 1n, good); failValid(h, 28);
+    // EPTP checks of SDM 26.2.1.1: memory type 1 (WC) is not allowed, walk length must be 4, bits 11:7 reserved.
+    for (const bad of [0x5000n | 0x19n, 0x5000n | 0x16n, 0x5000n | 0x1en | 0x80n, (1n << 45n) | 0x1en]) { inv(1n, bad); failValid(h, 28); }
+    const before = h.cpu.tlb.flushes;
+    inv(1n, good); succeeded(h);
+    inv(2n, 0xdeadn); succeeded(h); // all-context: the EPTP is not checked
+    expect(h.cpu.tlb.flushes).toBe(before + 2);
   });
 
   it('INVVPID: #UD outside VMX operation, without the 66 prefix and with a register operand; #GP at CPL 3', () => {

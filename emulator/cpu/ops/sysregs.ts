@@ -44,7 +44,7 @@ function checkPdptes(c: Cpu, cr3: number): void {
   const base = (cr3 >>> 0) & 0xffffffe0;
   for (let k = 0; k < 4; k++) {
     let pa = base + k * 8;
-    if (c.gpaToHpa !== null) pa = c.gpaToHpa(c, pa, ACC_READ, 0, true);
+    if (c.gpaToHpa !== null) pa = c.gpaToHpa(c, pa, ACC_READ, NaN, 0); // no linear address (SDM 28.3.3.2 bit 7 = 0)
     const lo = c.mem.read(pa, 4) | 0;
     const hi = c.mem.read(pa + 4, 4) | 0;
     if ((lo & 1) && ((lo & 0x1e6) || (hi & HI_RSVD))) gp0(c);
