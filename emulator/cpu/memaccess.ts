@@ -88,12 +88,22 @@ export function rdSlow(c: Cpu, lin: number, size: number, user: boolean): number
 }
 
 // ---------------------------------------------------------------- writes
+/**
+ * A write hit on an SPP page (SDM Vol. 3C 29.3.4): the guest allows the write (P_GW_*) and the cached
+ * 32-bit sub-page mask has the bit of every 128-byte sub-page touched. Never walks; a clear bit
+ * falls to wrSlow, which raises the EPT violation from the same cached mask.
+ */
+function sppHit(c: Cpu, i: number, off: number, size: number): boolean {
+  const t = c.tlb;
+  return (t.perm[i] & c.accGW) !== 0 && sppAllows(t.sppMask[i], off, size);
+}
+
 export function wr8(c: Cpu, lin: number, v: number): void {
   const off = lin & 0xfff;
   const vpn = (lin - off) / 4096;
   const i = vpn & TLB_MASK;
   const t = c.tlb;
-  if (t.vpn[i] === vpn && (t.perm[i] & c.accW) !== 0) {
+  if (t.vpn[i] === vpn && ((t.perm[i] & c.accW) !== 0 || sppHit(c, i, off, 1))) {
     const pa = t.page[i] + off;
     if (c.mem.codeFrames[pa >>> 12] !== 0) c.invalidateCodeFrame(pa >>> 12);
     c.ram[pa] = v;
@@ -107,7 +117,7 @@ export function wr16(c: Cpu, lin: number, v: number): void {
   const vpn = (lin - off) / 4096;
   const i = vpn & TLB_MASK;
   const t = c.tlb;
-  if (t.vpn[i] === vpn && (t.perm[i] & c.accW) !== 0 && off <= 0xffe) {
+  if (t.vpn[i] === vpn && off <= 0xffe && ((t.perm[i] & c.accW) !== 0 || sppHit(c, i, off, 2))) {
     const pa = t.page[i] + off;
     if (c.mem.codeFrames[pa >>> 12] !== 0) c.invalidateCodeFrame(pa >>> 12);
     c.ramView.setUint16(pa, v, true);
@@ -121,7 +131,7 @@ export function wr32(c: Cpu, lin: number, v: number): void {
   const vpn = (lin - off) / 4096;
   const i = vpn & TLB_MASK;
   const t = c.tlb;
-  if (t.vpn[i] === vpn && (t.perm[i] & c.accW) !== 0 && off <= 0xffc) {
+  if (t.vpn[i] === vpn && off <= 0xffc && ((t.perm[i] & c.accW) !== 0 || sppHit(c, i, off, 4))) {
     const pa = t.page[i] + off;
     if (c.mem.codeFrames[pa >>> 12] !== 0) c.invalidateCodeFrame(pa >>> 12);
     c.ramView.setInt32(pa, v, true);
@@ -135,7 +145,7 @@ export function wr64(c: Cpu, lin: number, lo: number, hi: number): void {
   const vpn = (lin - off) / 4096;
   const i = vpn & TLB_MASK;
   const t = c.tlb;
-  if (t.vpn[i] === vpn && (t.perm[i] & c.accW) !== 0 && off <= 0xff8) {
+  if (t.vpn[i] === vpn && off <= 0xff8 && ((t.perm[i] & c.accW) !== 0 || sppHit(c, i, off, 8))) {
     const pa = t.page[i] + off;
     if (c.mem.codeFrames[pa >>> 12] !== 0) c.invalidateCodeFrame(pa >>> 12);
     c.ramView.setInt32(pa, lo, true);
@@ -216,14 +226,14 @@ function rmwSlow(c: Cpu, lin: number, size: number): void {
   translate(c, lin + (4096 - off), ACC_WRITE, user, size - (4096 - off));
 }
 
-function rmwHit(c: Cpu, lin: number): boolean {
+function rmwHit(c: Cpu, lin: number, size: number): boolean {
   const off = lin & 0xfff;
   const vpn = (lin - off) / 4096;
   const i = vpn & TLB_MASK;
-  return c.tlb.vpn[i] === vpn && (c.tlb.perm[i] & c.accW) !== 0;
+  return c.tlb.vpn[i] === vpn && ((c.tlb.perm[i] & c.accW) !== 0 || (off + size <= 4096 && sppHit(c, i, off, size)));
 }
 
-export function rdRmw8(c: Cpu, lin: number): number { if (!rmwHit(c, lin)) rmwSlow(c, lin, 1); return rd8(c, lin); }
-export function rdRmw16(c: Cpu, lin: number): number { if (!rmwHit(c, lin)) rmwSlow(c, lin, 2); return rd16(c, lin); }
-export function rdRmw32(c: Cpu, lin: number): number { if (!rmwHit(c, lin)) rmwSlow(c, lin, 4); return rd32(c, lin); }
-export function rdRmw64(c: Cpu, lin: number): number { if (!rmwHit(c, lin)) rmwSlow(c, lin, 8); return rd64(c, lin); }
+export function rdRmw8(c: Cpu, lin: number): number { if (!rmwHit(c, lin, 1)) rmwSlow(c, lin, 1); return rd8(c, lin); }
+export function rdRmw16(c: Cpu, lin: number): number { if (!rmwHit(c, lin, 2)) rmwSlow(c, lin, 2); return rd16(c, lin); }
+export function rdRmw32(c: Cpu, lin: number): number { if (!rmwHit(c, lin, 4)) rmwSlow(c, lin, 4); return rd32(c, lin); }
+export function rdRmw64(c: Cpu, lin: number): number { if (!rmwHit(c, lin, 8)) rmwSlow(c, lin, 8); return rd64(c, lin); }

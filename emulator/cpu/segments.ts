@@ -5,7 +5,7 @@ import {
 } from './state.ts';
 import { rdSys32, wrSys32 } from './memaccess.ts';
 import { raise, GP, NP, SSV } from './fault.ts';
-import { P_RS, P_WS, P_XS, P_RU, P_WU, P_XU } from './tlb.ts';
+import { P_RS, P_WS, P_XS, P_GW_S, P_GW_U, P_RU, P_WU, P_XU } from './tlb.ts';
 
 // Descriptor attribute bits as stored in segAttr (descriptor bits 40..55).
 export const A_TYPE = 0xf, A_S = 0x10, A_DPL = 0x60, A_P = 0x80, A_AVL = 0x1000, A_L = 0x2000, A_DB = 0x4000, A_G = 0x8000;
@@ -118,8 +118,8 @@ export function updateMode(c: Cpu): void {
   if (wasUser && c.cpl !== 3) c.userInsns += c.icount - c.userSince;
   else if (!wasUser && c.cpl === 3) c.userSince = c.icount;
   c.stackSize = c.mode === MODE_LONG64 ? 64 : (c.segAttr[SS] & A_DB) && (c.cr0 & CR0_PE) ? 32 : 16;
-  if (c.cpl === 3) { c.accR = P_RU; c.accW = P_WU; c.accX = P_XU; }
-  else { c.accR = P_RS; c.accW = P_WS; c.accX = P_XS; }
+  if (c.cpl === 3) { c.accR = P_RU; c.accW = P_WU; c.accX = P_XU; c.accGW = P_GW_U; }
+  else { c.accR = P_RS; c.accW = P_WS; c.accX = P_XS; c.accGW = P_GW_S; }
 }
 
 

@@ -92,6 +92,8 @@ export class Cpu {
   cpl = 0;
   /** TLB permission bit to test for reads/writes/fetches at the current CPL (tlb.ts). */
   accR = 0; accW = 0; accX = 0;
+  /** P_GW_S or P_GW_U: the guest-write bit of an SPP TLB entry at the current CPL. */
+  accGW = 0;
 
   // --- interrupts and run state ---
   halted = false;
