@@ -122,7 +122,8 @@ export class Cpu {
   // --- scratch for 64-bit results (avoid allocation) ---
   tmpHi = 0;
 
-  readonly tlb: Tlb;
+  /** The TLB in use; VMX switches it between VPID/EPT contexts (vmx/tlb-contexts.ts). */
+  tlb: Tlb;
   /** Fetch fast path: linear address of the current code page (NaN = none), its frame and decoded-instruction array. */
   fetchLin = NaN;
   fetchFrame = -1;

@@ -16,7 +16,7 @@ import { vmcsRead, vmcsRead32, vmcsReadNum, vmcsHi, loadControls, setLaunchState
 import { type Vmx, ER_INVALID_GUEST, ER_MSR_LOADING } from './state.ts';
 import {
   ENTRY_IA32E, ENTRY_LOAD_DEBUG, ENTRY_LOAD_PAT, ENTRY_LOAD_EFER, PIN_PREEMPT, PROC_TSC_OFFSET,
-  CR0_FIXED1, cr4Fixed1, TIMER_RATE_SHIFT, PROC2_EPT, PROC2_PML, PROC2_SPP,
+  CR0_FIXED1, cr4Fixed1, TIMER_RATE_SHIFT, PROC2_EPT, PROC2_PML, PROC2_SPP, PROC2_VPID,
 } from './capabilities.ts';
 import { eptTranslate } from './ept.ts';
 import { checkControls, checkHost, checkGuest } from './entry-checks.ts';
@@ -82,7 +82,6 @@ function loadGuestState(c: Cpu, v: Vmx, base: number): void {
   c.inhibitUntil = intr & 3 ? c.icount + 1 : -1;
   c.ssShadowUntil = intr & 2 ? c.icount + 1 : -1;
   updateMode(c);
-  c.tlb.flushAll(); // no VPID tagging: every VM entry flushes (SDM 28.3.3.3)
 }
 
 /** Switch the CPU to VMX non-root operation with the cached controls. */
@@ -98,7 +97,8 @@ function enterNonRoot(c: Cpu, v: Vmx, base: number): void {
     v.sppOn = (v.proc2 & PROC2_SPP) !== 0;
     v.sppRoot = v.sppOn ? vmcsReadNum(c, base, F.SPPT_POINTER) : 0;
     c.gpaToHpa = eptTranslate;
-  } else c.gpaToHpa = null;
+  } else { c.gpaToHpa = null; v.eptRoot = 0; }
+  v.tlbs.enter(c, (v.proc2 & PROC2_VPID) !== 0, v.vpid, v.eptRoot);
   c.vmxTscOffset = (v.proc & PROC_TSC_OFFSET) ? v.tscOffset : 0;
   c.delivVec = -1;
   if (v.pin & PIN_PREEMPT) {

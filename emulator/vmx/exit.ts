@@ -240,7 +240,7 @@ function loadHostState(c: Cpu, v: Vmx, base: number): boolean {
   c.halted = false;
   c.inhibitUntil = -1; c.ssShadowUntil = -1;
   updateMode(c);
-  c.tlb.flushAll(); // no VPID tagging: every transition flushes (SDM 28.3.3.3 permits more invalidation)
+  v.tlbs.exit(c); // host TLB back; invalidated unless the guest ran with its own VPID (SDM 29.4.3.3)
   // PAE paging host: the PDPTEs are loaded and checked (SDM 27.5.4).
   if ((c.cr0 & CR0_PG) && (c.cr4 & CR4_PAE) && !(c.efer & EFER_LMA) && !pdptesValid(c, c.cr3)) {
     vmxAbort(c, v, 2);

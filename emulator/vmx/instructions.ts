@@ -285,7 +285,7 @@ const invept: Handler = (c, i) => {
   const eptpLo = rd64(c, a), eptpHi = c.tmpHi;
   rd64(c, a + 8); // the descriptor is 128 bits
   if (type === 1 && !eptpValid(eptpLo, eptpHi)) { finish(c, v, ERR_INVALID_OPERAND); return; }
-  c.tlb.flushAll(); // mappings of that EPTP (type 1) or of all EPTPs (type 2)
+  v.tlbs.invept(type, type === 1 ? eptpHi * TWO32 + ((eptpLo & 0xfffff000) >>> 0) : 0); // that EPTP (1) or all (2)
   finish(c, v, OK);
 };
 
@@ -308,8 +308,8 @@ const invvpid: Handler = (c, i) => {
     const lin = linHi * TWO32 + (linLo >>> 0);
     if (lin < -CANON || lin >= CANON) { finish(c, v, ERR_INVALID_OPERAND); return; }
     const off = lin & 0xfff;
-    c.tlb.flushPage((lin - off) / 4096);
-  } else c.tlb.flushAll();
+    v.tlbs.invvpid(0, vpid, (lin - off) / 4096);
+  } else v.tlbs.invvpid(type, vpid, 0);
   finish(c, v, OK);
 };
 

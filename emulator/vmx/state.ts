@@ -7,6 +7,7 @@ import type { Insn } from '../cpu/insn.ts';
 import type { VmxHooks } from '../cpu/vmx-hooks.ts';
 import * as nonroot from './nonroot.ts';
 import { sppDeniedCached } from './ept.ts';
+import { TlbContexts } from './tlb-contexts.ts';
 
 /** The invalid pointer FFFFFFFF_FFFFFFFFH, kept as -1 (SDM Vol. 3C 24.1). */
 export const INVALID_PTR = -1;
@@ -83,6 +84,9 @@ export class Vmx implements VmxHooks {
   pmlAddr = 0;
   sppOn = false;
   sppRoot = 0;
+
+  /** VPID/EPT-tagged TLB contexts (tlb-contexts.ts). */
+  readonly tlbs = new TlbContexts();
 
   /** Exit information of the VM exit being recorded (and of the last one, for host-api.ts). */
   readonly x = new ExitInfo();
