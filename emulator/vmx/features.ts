@@ -1,22 +1,21 @@
 // What this VMX engine implements. The capability MSRs (capabilities.ts) report exactly these, and
 // VMCS fields that belong to a feature exist only while it is implemented (fields.ts).
 //
-// EPT, unrestricted guest, PML and SPP are NOT implemented yet: their allowed-1 control bits read 0,
-// their VMCS fields are unsupported (VMREAD/VMWRITE error 12), IA32_VMX_EPT_VPID_CAP reports no EPT
-// capability and INVEPT is #UD (SDM Vol. 3C 30.3 INVEPT: "#UD if the logical processor does not
-// support EPT"). The session that implements each one flips its flag here, after the code works.
+// A feature whose flag is false has allowed-1 control bits of 0 and unsupported VMCS fields
+// (VMREAD/VMWRITE error 12); without EPT, INVEPT is #UD (SDM Vol. 3C 30.3). Unrestricted guest is
+// the one feature of the reference list not implemented.
 import { fieldFeatures } from './fields.ts';
 
 export const features = {
-  /** "enable VPID" (secondary control 5) and INVVPID; TLB entries are flushed on every VM entry and exit rather than tagged. */
+  /** "enable VPID" (secondary control 5) and INVVPID; TLB contexts tagged by VPID (tlb-contexts.ts). */
   vpid: true,
-  /** "enable EPT" (secondary control 1), INVEPT. Not implemented yet. */
+  /** "enable EPT" (secondary control 1), EPT A/D flags, INVEPT (ept.ts). */
   ept: true,
   /** "unrestricted guest" (secondary control 7). Not implemented yet. */
   unrestrictedGuest: false,
-  /** "enable PML" (secondary control 17). Not implemented yet. */
+  /** "enable PML" (secondary control 17) (pml.ts). */
   pml: true,
-  /** "sub-page write permissions for EPT" (secondary control 23). Not implemented yet. */
+  /** "sub-page write permissions for EPT" (secondary control 23) (spp.ts). */
   spp: true,
 };
 
