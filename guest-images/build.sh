@@ -7,7 +7,9 @@
 #
 # Outputs:
 #   hello.elf exceptions.elf paging.elf timer.elf smc.elf system.elf bench-xorshift.elf   ELF64, direct boot
+#   vmx-caps.elf    ELF64, direct boot: prints the VMX capability MSRs (information, no checks)
 #   boot32to64.elf                                                            ELF32, multiboot v1
+#   bochs-boot.bin  BIOS boot loader for contract-A images on Bochs (tools/bochs/make-disk.sh)
 #   kernel.elf      the guest kernel for static Linux programs (ELF64, multiboot v1; kernel/)
 #   apps/NAME.elf   workload programs: static x86-64 Linux executables on our libc (build-apps.sh)
 #   bench-xorshift.expected   expected serial output of bench-xorshift.elf, produced by the
@@ -70,6 +72,7 @@ link64 timer          start64 serial exit check idt exc
 link64 smc            start64 serial exit check idt exc pt
 link64 system         start64 serial exit check idt exc gdt pt
 link64 bench-xorshift start64 serial exit
+link64 vmx-caps       start64 serial exit check idt exc
 
 # boot32to64: link as ELF64 with link32.ld, then convert to ELF32 i386 (multiboot v1 loaders
 # take ELF32 only). All its addresses are below 4 GiB, so nothing is lost in the conversion.
@@ -83,6 +86,12 @@ assemble boot32to64.S "$TMP/boot32to64.o"
 assemble realmode.S "$TMP/realmode.o"
 "$LD" -m elf_x86_64 -nostdlib -static --build-id=none -Ttext=0x7C00 -e _start --oformat binary \
     -o "$OUT/realmode.bin" "$TMP/realmode.o"
+
+# bochs-boot.bin: BIOS boot loader (boot sector + second stage, linked at 0x8000, last sector =
+# the header that tools/bochs/make-disk.sh fills in) for running contract-A images on Bochs.
+assemble bochs-boot.S "$TMP/bochs-boot.o"
+"$LD" -m elf_x86_64 -nostdlib -static --build-id=none -Ttext=0x8000 -e _start --oformat binary \
+    -o "$OUT/bochs-boot.bin" "$TMP/bochs-boot.o"
 
 # kernel.elf: the guest kernel that runs static x86-64 Linux programs (kernel/README.md). C
 # (freestanding, no SSE/x87/MMX, no red zone, kernel code model) and two assembler files, linked

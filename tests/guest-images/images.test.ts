@@ -15,13 +15,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const guestDir = join(root, 'guest-images');
 const buildDir = join(guestDir, 'build');
 
-const DIRECT_IMAGES = ['hello', 'exceptions', 'paging', 'timer', 'smc', 'system', 'bench-xorshift'];
+const DIRECT_IMAGES = ['hello', 'exceptions', 'paging', 'timer', 'smc', 'system', 'bench-xorshift', 'vmx-caps'];
 // Workload programs on the x86vmx libc (guest-images/apps, built by build-apps.sh into build/apps/).
 const APPS = ['idle', 'alloc-churn', 'stencil', 'event-sim', 'game-search', 'lz-compress', 'memclear', 'libc-check'];
 const ALL_OUTPUTS = [
   ...DIRECT_IMAGES.map((n) => `${n}.elf`),
   'boot32to64.elf',
   'realmode.bin',
+  'bochs-boot.bin', // BIOS loader for contract-A images on Bochs (guest-images/tools/bochs)
   'bench-xorshift.expected',
   'kernel.elf', // the guest kernel for static Linux programs (guest-images/kernel)
   ...APPS.map((n) => `apps/${n}.elf`),
