@@ -34,9 +34,12 @@ function readEntry64(c: Cpu, hpa: number): void {
   }
 }
 
-function setBits(c: Cpu, hpa: number, bits: number): void {
+/** Set A/D bits of the entry at `hpa`; under EPT the update is a data write to `gpa` (SDM Vol. 3C 29.3.3.2). */
+function setBits(c: Cpu, hpa: number, gpa: number, lin: number, bits: number): void {
   const v = c.mem.read(hpa, 4) | 0;
-  if ((v & bits) !== bits) c.mem.write(hpa, 4, (v | bits) >>> 0);
+  if ((v & bits) === bits) return;
+  if (c.gpaToHpa !== null) c.gpaToHpa(c, gpa, ACC_WRITE, lin, 0);
+  c.mem.write(hpa, 4, (v | bits) >>> 0);
 }
 
 /** Host-physical address of a guest-physical one (identity unless EPT is active); size 0 = paging-structure entry. */
@@ -92,20 +95,22 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean, size 
   // Addresses of the entries used, for A/D updates after the checks pass.
   let e1 = -1, e2 = -1, e3 = -1, e4 = -1;
   let leafAddr: number;
+  // Their guest-physical addresses (under EPT an A/D update is a guest write that EPT must allow).
+  let g1 = 0, g2 = 0, g3 = 0, g4 = 0, leafGpa = 0;
   let dirty: number;
 
   if (c.efer & EFER_LMA) {
     const u = lin < 0 ? lin + 281474976710656 : lin; // 48-bit unsigned
     let base = Math.floor(c.cr3 / 4096) * 4096 % (TWO32 * (1 << (MAXPHYADDR - 32)));
     // PML4E
-    e4 = g2h(c, base + (Math.floor(u / 549755813888) & 511) * 8, ACC_READ, lin, 0);
+    e4 = g2h(c, g4 = base + (Math.floor(u / 549755813888) & 511) * 8, ACC_READ, lin, 0);
     readEntry64(c, e4);
     if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
     if ((entHi & HI_RSVD) || (entLo & 0x80) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
     rw &= entLo >> 1; us &= entLo >> 2; if (nxe && entHi < 0) nx = 1;
     base = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
     // PDPTE
-    e3 = g2h(c, base + (Math.floor(u / 1073741824) & 511) * 8, ACC_READ, lin, 0);
+    e3 = g2h(c, g3 = base + (Math.floor(u / 1073741824) & 511) * 8, ACC_READ, lin, 0);
     readEntry64(c, e3);
     if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
     if ((entHi & HI_RSVD) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
@@ -113,78 +118,78 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean, size 
     if (entLo & 0x80) {
       // 1 GiB page: bits 29:13 reserved (SDM Table 4-16).
       if (entLo & 0x3fffe000) fault(c, lin, acc, user, true, true);
-      large = true; global = (entLo >> 8) & 1; dirty = entLo & 0x40; leafAddr = e3; e3 = -1;
+      large = true; global = (entLo >> 8) & 1; dirty = entLo & 0x40; leafAddr = e3; leafGpa = g3; e3 = -1;
       frame = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xc0000000) >>> 0) + (u % 1073741824 - u % 4096);
     } else {
       base = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
       // PDE
-      e2 = g2h(c, base + (Math.floor(u / 2097152) & 511) * 8, ACC_READ, lin, 0);
+      e2 = g2h(c, g2 = base + (Math.floor(u / 2097152) & 511) * 8, ACC_READ, lin, 0);
       readEntry64(c, e2);
       if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
       if ((entHi & HI_RSVD) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
       rw &= entLo >> 1; us &= entLo >> 2; if (nxe && entHi < 0) nx = 1;
       if (entLo & 0x80) {
         if (entLo & 0x1fe000) fault(c, lin, acc, user, true, true); // bits 20:13 reserved
-        large = true; global = (entLo >> 8) & 1; dirty = entLo & 0x40; leafAddr = e2; e2 = -1;
+        large = true; global = (entLo >> 8) & 1; dirty = entLo & 0x40; leafAddr = e2; leafGpa = g2; e2 = -1;
         frame = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xffe00000) >>> 0) + (u % 2097152 - u % 4096);
       } else {
         base = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
-        e1 = g2h(c, base + (Math.floor(u / 4096) & 511) * 8, ACC_READ, lin, 0);
+        e1 = g2h(c, g1 = base + (Math.floor(u / 4096) & 511) * 8, ACC_READ, lin, 0);
         readEntry64(c, e1);
         if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
         if ((entHi & HI_RSVD) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
         rw &= entLo >> 1; us &= entLo >> 2; if (nxe && entHi < 0) nx = 1;
-        global = (entLo >> 8) & 1; dirty = entLo & 0x40; leafAddr = e1; e1 = -1;
+        global = (entLo >> 8) & 1; dirty = entLo & 0x40; leafAddr = e1; leafGpa = g1; e1 = -1;
         frame = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
       }
     }
   } else if (c.cr4 & CR4_PAE) {
     // PAE paging (SDM Vol. 3A 4.4): PDPTEs have no R/W, U/S or XD bits.
     const l = lin >>> 0;
-    e3 = g2h(c, ((c.cr3 & 0xffffffe0) >>> 0) + (l >>> 30) * 8, ACC_READ, lin, 0); // unsigned even with CR3 bit 31 set
+    e3 = g2h(c, g3 = ((c.cr3 & 0xffffffe0) >>> 0) + (l >>> 30) * 8, ACC_READ, lin, 0); // unsigned even with CR3 bit 31 set
     readEntry64(c, e3);
     if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
     if ((entHi & HI_RSVD) || (entLo & 0x1e6) || entHi < 0) fault(c, lin, acc, user, true, true);
     let base = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
     e3 = -1; // PDPTEs have no accessed flag update in PAE mode (loaded at CR3 write)
-    e2 = g2h(c, base + ((l >>> 21) & 511) * 8, ACC_READ, lin, 0);
+    e2 = g2h(c, g2 = base + ((l >>> 21) & 511) * 8, ACC_READ, lin, 0);
     readEntry64(c, e2);
     if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
     if ((entHi & HI_RSVD) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
     rw &= entLo >> 1; us &= entLo >> 2; if (nxe && entHi < 0) nx = 1;
     if (entLo & 0x80) {
       if (entLo & 0x1fe000) fault(c, lin, acc, user, true, true);
-      large = true; global = (entLo >> 8) & 1; dirty = entLo & 0x40; leafAddr = e2; e2 = -1;
+      large = true; global = (entLo >> 8) & 1; dirty = entLo & 0x40; leafAddr = e2; leafGpa = g2; e2 = -1;
       frame = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xffe00000) >>> 0) + ((l & 0x1ff000) >>> 0);
     } else {
       base = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
-      e1 = g2h(c, base + ((l >>> 12) & 511) * 8, ACC_READ, lin, 0);
+      e1 = g2h(c, g1 = base + ((l >>> 12) & 511) * 8, ACC_READ, lin, 0);
       readEntry64(c, e1);
       if ((entLo & 1) === 0) fault(c, lin, acc, user, false, false);
       if ((entHi & HI_RSVD) || (!nxe && entHi < 0)) fault(c, lin, acc, user, true, true);
       rw &= entLo >> 1; us &= entLo >> 2; if (nxe && entHi < 0) nx = 1;
-      global = (entLo >> 8) & 1; dirty = entLo & 0x40; leafAddr = e1; e1 = -1;
+      global = (entLo >> 8) & 1; dirty = entLo & 0x40; leafAddr = e1; leafGpa = g1; e1 = -1;
       frame = (entHi & HI_ADDR) * TWO32 + ((entLo & 0xfffff000) >>> 0);
     }
   } else {
     // 32-bit paging (SDM Vol. 3A 4.3).
     const l = lin >>> 0;
-    e2 = g2h(c, ((c.cr3 & 0xfffff000) >>> 0) + (l >>> 22) * 4, ACC_READ, lin, 0); // unsigned even with CR3 bit 31 set
+    e2 = g2h(c, g2 = ((c.cr3 & 0xfffff000) >>> 0) + (l >>> 22) * 4, ACC_READ, lin, 0); // unsigned even with CR3 bit 31 set
     let pde = c.mem.read(e2, 4) | 0;
     if ((pde & 1) === 0) fault(c, lin, acc, user, false, false);
     rw &= pde >> 1; us &= pde >> 2;
     if ((pde & 0x80) && (c.cr4 & CR4_PSE)) {
       // 4 MiB page; PSE-36 puts address bits 39:32 in PDE bits 20:13.
       if (pde & 0x200000) fault(c, lin, acc, user, true, true);
-      large = true; global = (pde >> 8) & 1; dirty = pde & 0x40; leafAddr = e2; e2 = -1;
+      large = true; global = (pde >> 8) & 1; dirty = pde & 0x40; leafAddr = e2; leafGpa = g2; e2 = -1;
       frame = ((pde >> 13) & 0xff) * TWO32 + ((pde & 0xffc00000) >>> 0) + (l & 0x3ff000);
     } else {
       const base = (pde & 0xfffff000) >>> 0;
-      e1 = g2h(c, base + ((l >>> 12) & 1023) * 4, ACC_READ, lin, 0);
+      e1 = g2h(c, g1 = base + ((l >>> 12) & 1023) * 4, ACC_READ, lin, 0);
       pde = c.mem.read(e1, 4) | 0;
       if ((pde & 1) === 0) fault(c, lin, acc, user, false, false);
       rw &= pde >> 1; us &= pde >> 2;
-      global = (pde >> 8) & 1; dirty = pde & 0x40; leafAddr = e1; e1 = -1;
+      global = (pde >> 8) & 1; dirty = pde & 0x40; leafAddr = e1; leafGpa = g1; e1 = -1;
       frame = (pde & 0xfffff000) >>> 0;
     }
   }
@@ -202,12 +207,12 @@ export function translate(c: Cpu, lin: number, acc: number, user: boolean, size 
   }
 
   // Accessed flags on every entry used; dirty on the leaf for writes (SDM Vol. 3A 4.8).
-  if (e4 >= 0) setBits(c, e4, 0x20);
-  if (e3 >= 0) setBits(c, e3, 0x20);
-  if (e2 >= 0) setBits(c, e2, 0x20);
-  if (e1 >= 0) setBits(c, e1, 0x20);
+  if (e4 >= 0) setBits(c, e4, g4, lin, 0x20);
+  if (e3 >= 0) setBits(c, e3, g3, lin, 0x20);
+  if (e2 >= 0) setBits(c, e2, g2, lin, 0x20);
+  if (e1 >= 0) setBits(c, e1, g1, lin, 0x20);
   const isWrite = acc === ACC_WRITE;
-  setBits(c, leafAddr, isWrite ? 0x60 : 0x20);
+  setBits(c, leafAddr, leafGpa, lin, isWrite ? 0x60 : 0x20);
   if (isWrite) dirty = 0x40;
 
   const hpa = g2h(c, frame, acc, lin, size);

@@ -12,7 +12,7 @@ import { sppAllows } from '../cpu/memaccess.ts';
 import { type Vmx, ER_EPT_VIOLATION, ER_EPT_MISCONFIG } from './state.ts';
 import { vmExit, unwind } from './exit.ts';
 import { sppWalk } from './spp.ts';
-import { pmlLog } from './pml.ts';
+import { pmlLog, pmlCheckFull } from './pml.ts';
 
 const TWO32 = 4294967296;
 /** Bits 51:MAXPHYADDR of an entry's high dword are reserved; 63:52 are ignored (61 = SPP, 63 = suppress #VE). */
@@ -35,16 +35,17 @@ function read32(c: Cpu, pa: number): number {
 
 function setFlag(c: Cpu, pa: number, flag: number): void {
   const v = read32(c, pa);
-  if ((v & flag) === 0) c.mem.write(pa, 4, (v | flag) >>> 0);
+  if ((v & flag) !== flag) c.mem.write(pa, 4, (v | flag) >>> 0);
 }
 
 /** EPT violation (exit 48). `rights` = R/W/X ANDed over the entries walked so far (0 at a not-present entry). */
 export function eptViolation(c: Cpu, v: Vmx, gpa: number, lin: number, acc: number, final: boolean, rights: number): never {
   let q = rights * EQ_READABLE; // bits 5:3
   if (final) q |= acc === ACC_READ ? EQ_READ : acc === ACC_WRITE ? EQ_WRITE : EQ_FETCH;
-  // A guest paging-structure access is a read; with EPT A/D enabled it is also treated as a write
-  // (the CPU may set guest A/D flags), and then bits 0 and 1 are both set (SDM 28.2.1, 29.3.3.2).
-  else q |= v.eptAd ? EQ_READ | EQ_WRITE : EQ_READ;
+  // A guest paging-structure access is a read, or a write when it updates a guest A/D flag; with
+  // EPT A/D enabled every such access is also treated as a write, and then bits 0 and 1 are both
+  // set (SDM 28.2.1, 29.3.3.2).
+  else q |= acc === ACC_WRITE ? EQ_WRITE : v.eptAd ? EQ_READ | EQ_WRITE : EQ_READ;
   if (lin === lin) q |= EQ_LINEAR_VALID | (final ? EQ_FINAL : 0);
   const x = v.x;
   x.reset();
@@ -82,7 +83,7 @@ export function eptTranslate(c: Cpu, gpa: number, acc: number, lin: number, size
   const asWrite = acc === ACC_WRITE || (!final && v.eptAd);
   v.eptWalks++;
   let table = v.eptRoot;
-  let rights = 7, n = 0, level = 4, lo = 0, hi = 0, at = 0;
+  let rights = 7, n = 0, level = 4, lo = 0, hi = 0, at = 0, needA = false;
   for (;; level--) {
     at = table + (Math.floor(gpa / 2 ** (3 + 9 * level)) & 511) * 8;
     lo = read32(c, at); hi = read32(c, at + 4);
@@ -92,6 +93,7 @@ export function eptTranslate(c: Cpu, gpa: number, acc: number, lin: number, size
     if ((rwx & 3) === 2 || rwx === 4 || (hi & HI_RSVD) !== 0) eptMisconfig(c, v, full);
     rights &= rwx;
     walked[n++] = at;
+    if ((lo & A_FLAG) === 0) needA = true;
     const leaf = level === 1 || ((level === 2 || level === 3) && (lo & 0x80) !== 0);
     if (leaf) {
       if (badMemoryType(lo)) eptMisconfig(c, v, full);
@@ -118,11 +120,14 @@ export function eptTranslate(c: Cpu, gpa: number, acc: number, lin: number, size
     } else eptViolation(c, v, full, lin, acc, final, rights);
   }
 
-  // Accessed flags on every entry used, the dirty flag on the leaf for a write (SDM 29.3.5); a
-  // 0 → 1 dirty transition is logged first when PML is on (it may exit, leaving D clear).
+  // Accessed flags on every entry used, the dirty flag on the leaf for a write (SDM 29.3.5). With
+  // PML on, a full log stops any access that needs to set an A or D flag (exit 62, flags left
+  // clear), and a 0 → 1 dirty transition is logged first (29.3.6).
   let dirty = (lo & D_FLAG) !== 0;
   if (v.eptAd) {
-    if (asWrite && !dirty) {
+    const setD = asWrite && !dirty;
+    if (v.pmlOn && (needA || setD)) pmlCheckFull(c, v);
+    if (setD) {
       if (v.pmlOn) pmlLog(c, v, full);
       dirty = true;
     }
