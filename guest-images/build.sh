@@ -7,6 +7,7 @@
 #
 # Outputs:
 #   hello.elf exceptions.elf paging.elf timer.elf smc.elf system.elf bench-xorshift.elf   ELF64, direct boot
+#   vmx-selftest.elf   ELF64, direct boot: VMX/EPT/VPID/PML/SPP self-test hypervisor (C + asm)
 #   vmx-caps.elf    ELF64, direct boot: prints the VMX capability MSRs (information, no checks)
 #   boot32to64.elf                                                            ELF32, multiboot v1
 #   bochs-boot.bin  BIOS boot loader for contract-A images on Bochs (tools/bochs/make-disk.sh)
@@ -72,6 +73,21 @@ link64 timer          start64 serial exit check idt exc
 link64 smc            start64 serial exit check idt exc pt
 link64 system         start64 serial exit check idt exc gdt pt
 link64 bench-xorshift start64 serial exit
+
+# vmx-selftest: a small hypervisor in freestanding C (src/vmx-selftest.c) plus its assembler half
+# (src/vmx-selftest-asm.S: VM entry/exit trampoline, exception stubs, guest snippets), linked with
+# the contract-A start-up (lib/start64.S, which carries the x86vmx direct-boot note), serial and
+# exit. Same C flags as the kernel's (no SSE/x87/MMX, no red zone), small code model (all below 2 GiB).
+VCFLAGS=(-c -O2 -std=gnu11 -ffreestanding -nostdlib -mno-red-zone -mgeneral-regs-only -mno-mmx -mno-sse
+         -mno-80387 -fno-pic -fno-pie -fno-stack-protector -fno-stack-clash-protection
+         -fcf-protection=none -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-ident
+         -fno-tree-loop-distribute-patterns -Wall -Wextra)
+"$CC" "${VCFLAGS[@]}" vmx-selftest.c -o "$TMP/vmx-selftest-c.o"
+assemble vmx-selftest-asm.S "$TMP/vmx-selftest-asm.o"
+# shellcheck disable=SC2046
+"$LD" "${LDFLAGS[@]}" -T link64.ld -o "$OUT/vmx-selftest.elf" "$TMP/vmx-selftest-asm.o" "$TMP/vmx-selftest-c.o" \
+    $(libobjs start64 serial exit)
+bash "$HERE/check-isa.sh" "$OUT/vmx-selftest.elf"
 link64 vmx-caps       start64 serial exit check idt exc
 
 # boot32to64: link as ELF64 with link32.ld, then convert to ELF32 i386 (multiboot v1 loaders

@@ -5,6 +5,8 @@
 # operand), MMX (%mm registers, emms), SSE3/SSSE3/SSE4.x, AVX/AVX-512 (v* mnemonics, %ymm/%zmm/%k
 # registers), AES/SHA/PCLMUL, BMI1/BMI2/ADX/MOVBE. (TZCNT is not rejected: gcc's baseline code
 # uses REP BSF, which objdump prints as tzcnt and which gives the same result for non-zero input.)
+# The VMX instructions (VMXON ... VMFUNC, whose mnemonics start with v like AVX's) are allowed:
+# x86vmx implements them (vmx-selftest.elf uses them).
 # Needs objdump (binutils). Prints each offending instruction; exit status 1 if there are any.
 set -euo pipefail
 export LC_ALL=C
@@ -35,7 +37,7 @@ for elf in "$@"; do
             op = w[k]
             why = ""
             if (op ~ /^f/ && op !~ /^fxsave(64)?$/ && op !~ /^fxrstor(64)?$/) why = "x87"
-            else if (op ~ /^v/ && op != "verr" && op != "verw") why = "AVX (VEX/EVEX)"
+            else if (op ~ /^v/ && op != "verr" && op != "verw" && op !~ /^vm(xon|xoff|call|launch|resume|read|write|ptrld|ptrst|clear|func)[lqw]?$/) why = "AVX (VEX/EVEX)"
             else if (op in bad) why = "beyond SSE2 / baseline x86-64"
             else if (op ~ /^pmov[sz]x/) why = "SSE4.1"
             else if (line ~ /%st(\(|[^a-z]|$)/) why = "x87 register"

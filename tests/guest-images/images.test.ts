@@ -15,7 +15,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const guestDir = join(root, 'guest-images');
 const buildDir = join(guestDir, 'build');
 
-const DIRECT_IMAGES = ['hello', 'exceptions', 'paging', 'timer', 'smc', 'system', 'bench-xorshift', 'vmx-caps'];
+const DIRECT_IMAGES = ['hello', 'exceptions', 'paging', 'timer', 'smc', 'system', 'bench-xorshift', 'vmx-caps', 'vmx-selftest'];
 // Workload programs on the x86vmx libc (guest-images/apps, built by build-apps.sh into build/apps/).
 const APPS = ['idle', 'alloc-churn', 'stencil', 'event-sim', 'game-search', 'lz-compress', 'memclear', 'libc-check'];
 const ALL_OUTPUTS = [
