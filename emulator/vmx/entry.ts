@@ -4,7 +4,7 @@
 // ordinary IDT delivery path. Returns 0 when VM entry succeeded or failed with a VM-entry-failure
 // exit (the CPU then runs the guest, or the host after the failure), else the VMfailValid number.
 import {
-  Cpu, ES, TR, RSP, CR0_ET, CR0_PG, EFER_LMA, EFER_LME, EFER_SCE, EFER_NXE,
+  Cpu, ES, TR, RSP, CR0_ET, CR0_PE, CR0_PG, EFER_LMA, EFER_LME, EFER_SCE, EFER_NXE,
 } from '../cpu/state.ts';
 import { setRflags } from '../cpu/flags.ts';
 import { updateMode } from '../cpu/segments.ts';
@@ -16,7 +16,7 @@ import { vmcsRead, vmcsRead32, vmcsReadNum, vmcsHi, loadControls, setLaunchState
 import { type Vmx, ER_INVALID_GUEST, ER_MSR_LOADING } from './state.ts';
 import {
   ENTRY_IA32E, ENTRY_LOAD_DEBUG, ENTRY_LOAD_PAT, ENTRY_LOAD_EFER, PIN_PREEMPT, PROC_TSC_OFFSET,
-  CR0_FIXED1, cr4Fixed1, TIMER_RATE_SHIFT, PROC2_EPT, PROC2_PML, PROC2_SPP, PROC2_VPID,
+  CR0_FIXED1, cr4Fixed1, TIMER_RATE_SHIFT, PROC2_EPT, PROC2_PML, PROC2_SPP, PROC2_VPID, PROC2_UNRESTRICTED, CR0_FIXED0,
 } from './capabilities.ts';
 import { eptTranslate } from './ept.ts';
 import { checkControls, checkHost, checkGuest } from './entry-checks.ts';
@@ -99,6 +99,8 @@ function enterNonRoot(c: Cpu, v: Vmx, base: number): void {
     c.gpaToHpa = eptTranslate;
   } else { c.gpaToHpa = null; v.eptRoot = 0; }
   v.tlbs.enter(c, (v.proc2 & PROC2_VPID) !== 0, v.vpid, v.eptRoot);
+  // An unrestricted guest may clear CR0.PE and CR0.PG (SDM Vol. 3C 23.8, 25.3).
+  c.cr0Fixed0 = (v.proc2 & PROC2_UNRESTRICTED) ? CR0_FIXED0 & ~(CR0_PE | CR0_PG) : CR0_FIXED0;
   c.vmxTscOffset = (v.proc & PROC_TSC_OFFSET) ? v.tscOffset : 0;
   c.delivVec = -1;
   if (v.pin & PIN_PREEMPT) {

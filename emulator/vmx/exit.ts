@@ -24,7 +24,7 @@ import { vmcsRead, vmcsRead32, vmcsReadNum, vmcsWrite, vmcsWriteNum, vmcsHi } fr
 import { type Vmx, ER_PREEMPT, ER_ENTRY_FAIL } from './state.ts';
 import {
   EXIT_SAVE_DEBUG, EXIT_HOST_64, EXIT_SAVE_PAT, EXIT_LOAD_PAT, EXIT_SAVE_EFER, EXIT_LOAD_EFER, EXIT_SAVE_TIMER,
-  ENTRY_IA32E, CR0_FIXED1, cr4Fixed1, TIMER_RATE_SHIFT,
+  ENTRY_IA32E, CR0_FIXED0, CR0_FIXED1, cr4Fixed1, TIMER_RATE_SHIFT,
 } from './capabilities.ts';
 import { features } from './features.ts';
 import { arOf } from './access-rights.ts';
@@ -166,6 +166,7 @@ function saveGuestState(c: Cpu, v: Vmx, base: number): void {
 function leaveNonRoot(c: Cpu): void {
   c.vmxNonRoot = false;
   c.gpaToHpa = null;
+  c.cr0Fixed0 = CR0_FIXED0;
   c.vmxTscOffset = 0;
   c.vmxTimerDeadline = Infinity;
   c.delivVec = -1;

@@ -2,8 +2,7 @@
 // VMCS fields that belong to a feature exist only while it is implemented (fields.ts).
 //
 // A feature whose flag is false has allowed-1 control bits of 0 and unsupported VMCS fields
-// (VMREAD/VMWRITE error 12); without EPT, INVEPT is #UD (SDM Vol. 3C 30.3). Unrestricted guest is
-// the one feature of the reference list not implemented.
+// (VMREAD/VMWRITE error 12); without EPT, INVEPT is #UD (SDM Vol. 3C 30.3).
 import { fieldFeatures } from './fields.ts';
 
 export const features = {
@@ -11,8 +10,8 @@ export const features = {
   vpid: true,
   /** "enable EPT" (secondary control 1), EPT A/D flags, INVEPT (ept.ts). */
   ept: true,
-  /** "unrestricted guest" (secondary control 7). Not implemented yet. */
-  unrestrictedGuest: false,
+  /** "unrestricted guest" (secondary control 7): guest CR0.PE/PG may be 0 under EPT (SDM 26.3.1.1, 23.8). */
+  unrestrictedGuest: true,
   /** "enable PML" (secondary control 17) (pml.ts). */
   pml: true,
   /** "sub-page write permissions for EPT" (secondary control 23) (spp.ts). */

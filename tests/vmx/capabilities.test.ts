@@ -79,7 +79,7 @@ describe('capability MSRs (SDM Appendix A)', () => {
     expect(lo(msr(h, 0x48e)) & (3 << 15)).toBe(0);
   });
 
-  it('secondary controls: VPID, RDTSCP, WBINVD exiting, EPT, PML and SPP may be 1; unrestricted guest stays 0', () => {
+  it('secondary controls: VPID, RDTSCP, WBINVD exiting, EPT, unrestricted guest, PML and SPP may be 1', () => {
     const h = makeVmxCpu();
     expect(hi(msr(h, 0x482)) >>> 31).toBe(1); // activate secondary controls may be 1
     const v = msr(h, 0x48b);
@@ -87,7 +87,7 @@ describe('capability MSRs (SDM Appendix A)', () => {
     expect((hi(v) >>> 5) & 1).toBe(1); // enable VPID
     expect((hi(v) >>> 3) & 1).toBe(1); // enable RDTSCP
     expect((hi(v) >>> 1) & 1).toBe(1); // enable EPT
-    expect((hi(v) >>> 7) & 1).toBe(0); // unrestricted guest (not implemented)
+    expect((hi(v) >>> 7) & 1).toBe(1); // unrestricted guest
     expect((hi(v) >>> 17) & 1).toBe(1); // enable PML
     expect((hi(v) >>> 23) & 1).toBe(1); // sub-page write permissions for EPT
   });
