@@ -11,6 +11,10 @@ import {
 } from '../vmx/index.ts';
 import { PageAllocator, EptTables, SppTables, EPT_RWX, EPT_READ, EPT_EXEC } from '../hypervisor/ept-tables.ts';
 import { prepareVmxon, guestStateFromCpu, hostStateForTs, mustBeOne } from '../hypervisor/guest-state.ts';
+import {
+  PROC_SECONDARY, PROC2_EPT, PROC2_SPP, EXIT_HOST_64, EXIT_SAVE_EFER, EXIT_LOAD_EFER, ENTRY_IA32E, ENTRY_LOAD_EFER,
+} from '../vmx/capabilities.ts';
+import { parseElf, EM_X86_64, ET_EXEC } from '../loader/elf.ts';
 import type { BenchResult } from './bench.ts';
 
 const MIB = 1024 * 1024;
@@ -18,18 +22,11 @@ const MEMORY_MIB = 64;
 /** Guest RAM seen through EPT; the VMX structures live above it. */
 const GUEST_RAM = 48 * MIB;
 
-/** Writable PT_LOAD segments of an ELF64 image: [start, end) page-aligned physical ranges. */
+/** Writable PT_LOAD segments of an ELF64 image (loader/elf.ts): [start, end) page-aligned physical ranges. */
 export function writableSegments(image: Uint8Array): [number, number][] {
-  const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const phoff = Number(v.getBigUint64(32, true)), phentsize = v.getUint16(54, true), phnum = v.getUint16(56, true);
-  const out: [number, number][] = [];
-  for (let k = 0; k < phnum; k++) {
-    const p = phoff + k * phentsize;
-    if (v.getUint32(p, true) !== 1 || (v.getUint32(p + 4, true) & 2) === 0) continue; // PT_LOAD with PF_W
-    const paddr = Number(v.getBigUint64(p + 24, true)), memsz = Number(v.getBigUint64(p + 40, true));
-    out.push([paddr - (paddr % 4096), Math.ceil((paddr + memsz) / 4096) * 4096]);
-  }
-  return out;
+  const elf = parseElf(image, { machines: { 64: [EM_X86_64] }, types: [ET_EXEC], what: 'benchmark image' });
+  return elf.segments.filter((g) => g.perms[1] === 'w')
+    .map((g) => [g.paddr - (g.paddr % 4096), Math.ceil((g.paddr + g.memsz) / 4096) * 4096]);
 }
 
 export function runVmxBenchmark(name: string, imagePath: string, spp: boolean, warmup: number): BenchResult {
@@ -60,12 +57,11 @@ export function runVmxBenchmark(name: string, imagePath: string, spp: boolean, w
   ok('VMCLEAR', hostVmclear(c, vmcs));
   ok('VMPTRLD', hostVmptrld(c, vmcs));
   const w = (enc: number, v: number | bigint) => ok(`VMWRITE 0x${enc.toString(16)}`, hostVmwrite(c, enc, v));
-  const EPT = 1 << 1, SPP = 1 << 23;
   w(F.PIN_CTLS, mustBeOne(0x48d));
-  w(F.PROC_CTLS, mustBeOne(0x48e) | 0x80000000); // activate secondary controls
-  w(F.PROC_CTLS2, EPT | (spp ? SPP : 0));
-  w(F.EXIT_CTLS, mustBeOne(0x48f) | (1 << 9) | (1 << 20) | (1 << 21)); // 64-bit host, save/load EFER
-  w(F.ENTRY_CTLS, mustBeOne(0x490) | (1 << 9) | (1 << 15)); // IA-32e guest, load EFER
+  w(F.PROC_CTLS, mustBeOne(0x48e) | PROC_SECONDARY);
+  w(F.PROC_CTLS2, PROC2_EPT | (spp ? PROC2_SPP : 0));
+  w(F.EXIT_CTLS, mustBeOne(0x48f) | EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER);
+  w(F.ENTRY_CTLS, mustBeOne(0x490) | ENTRY_IA32E | ENTRY_LOAD_EFER);
   w(F.EPT_POINTER, ept.eptp(false));
   if (sppTables) w(F.SPPT_POINTER, sppTables.root);
   for (const enc of [F.EXCEPTION_BITMAP, F.PFEC_MASK, F.PFEC_MATCH, F.CR3_TARGET_COUNT, F.ENTRY_INTR_INFO,

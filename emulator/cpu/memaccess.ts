@@ -184,8 +184,7 @@ function sppCached(c: Cpu, lin: number, size: number, user: boolean): number {
   // The guest's own write permission still applies (the entry's write bits are only EPT-cleared).
   if ((t.perm[i] & (user ? P_GW_U : P_GW_S)) === 0) return -1;
   if (sppAllows(t.sppMask[i], off, size)) return t.page[i] + off;
-  c.vmx!.sppDenied(c, lin, t.gpage[i] + off, t.ept[i]);
-  return -1; // not reached: sppDenied exits
+  return c.vmx!.sppDenied(c, lin, t.gpage[i] + off, t.ept[i]);
 }
 
 export function wrSlow(c: Cpu, lin: number, size: number, lo: number, hi: number, user: boolean): void {

@@ -5,14 +5,10 @@ import { Cpu, ES, TR, LDTR, RSP, CR0_PE, CR0_PG, EFER_LMA } from '../cpu/state.t
 import { getRflags } from '../cpu/flags.ts';
 import { hostVmwrite, fields as F } from '../vmx/index.ts';
 import { arOf } from '../vmx/access-rights.ts';
+import { GUEST_SEL, GUEST_BASE, GUEST_LIMIT, GUEST_AR } from '../vmx/exit.ts';
 import { capabilityMsr } from '../vmx/capabilities.ts';
 
 const NE = 0x20, VMXE = 0x2000;
-const GUEST_SEL = [F.GUEST_ES_SEL, F.GUEST_CS_SEL, F.GUEST_SS_SEL, F.GUEST_DS_SEL, F.GUEST_FS_SEL, F.GUEST_GS_SEL, F.GUEST_LDTR_SEL, F.GUEST_TR_SEL];
-const GUEST_BASE = [F.GUEST_ES_BASE, F.GUEST_CS_BASE, F.GUEST_SS_BASE, F.GUEST_DS_BASE, F.GUEST_FS_BASE, F.GUEST_GS_BASE, F.GUEST_LDTR_BASE, F.GUEST_TR_BASE];
-const GUEST_LIMIT = [F.GUEST_ES_LIMIT, F.GUEST_CS_LIMIT, F.GUEST_SS_LIMIT, F.GUEST_DS_LIMIT, F.GUEST_FS_LIMIT, F.GUEST_GS_LIMIT, F.GUEST_LDTR_LIMIT, F.GUEST_TR_LIMIT];
-const GUEST_AR = [F.GUEST_ES_AR, F.GUEST_CS_AR, F.GUEST_SS_AR, F.GUEST_DS_AR, F.GUEST_FS_AR, F.GUEST_GS_AR, F.GUEST_LDTR_AR, F.GUEST_TR_AR];
-
 function w(c: Cpu, enc: number, v: number | bigint): void {
   const st = hostVmwrite(c, enc, typeof v === 'number' ? BigInt(v) : v);
   if (st !== 0) throw new Error(`VMWRITE 0x${enc.toString(16)} failed (${st})`);
