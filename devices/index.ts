@@ -18,7 +18,7 @@ export { Pic8259 } from './pic8259.ts';
 export { Pit8254, PIT_HZ, pitClockAt, tickOfPitClock } from './pit8254.ts';
 export { LocalApic, LAPIC_BASE, LAPIC_SIZE, LAPIC_VERSION } from './lapic.ts';
 export { Cmos, DEFAULT_RTC_START, type CmosOptions } from './cmos.ts';
-export { FwCfg, X86VMX_VERSION, type FwCfgOptions } from './fwcfg.ts';
+export { FwCfg, FW_CFG_PORT_SEL, X86VMX_VERSION, type FwCfgOptions } from './fwcfg.ts';
 
 export interface PcDeviceOptions {
   io: IoBus;

@@ -157,6 +157,7 @@ function deliverProtected(c: Cpu, vec: number, soft: boolean, ext: number, hasCo
   const dpl = (attr >> 5) & 3;
   if (!(attr & A_S) || !(attr & T_CODE) || dpl > c.cpl) raise(c, GP, (sel & 0xfffc) + ext);
   if (!(attr & A_P)) raise(c, NP, (sel & 0xfffc) + ext);
+  markAccessed(c); // loading CS sets the descriptor's accessed bit (SDM Vol. 3A 3.4.5.1), cached as type 9/11/13/15
   const csLo = descLo, csHi = descHi;
   const flags = getRflags(c) | rfImage;
   const oldCs = c.segSel[CS], oldSs = c.segSel[SS], oldEsp = c.rl[RSP];
@@ -225,6 +226,7 @@ function deliverLong(c: Cpu, vec: number, soft: boolean, ext: number, hasCode: b
   if (!(attr & A_S) || !(attr & T_CODE) || dpl > c.cpl || !(attr & A_L) || (attr & A_DB)) raise(c, GP, (sel & 0xfffc) + ext);
   if (!(attr & A_P)) raise(c, NP, (sel & 0xfffc) + ext);
   if (target < -140737488355328 || target >= 140737488355328) raise(c, GP, ext);
+  markAccessed(c); // loading CS sets the descriptor's accessed bit (SDM Vol. 3A 3.4.5.1), cached as type 9/11/13/15
   const csLo = descLo, csHi = descHi;
   const newCpl = attr & T_CONFORMING ? c.cpl : dpl;
   const flags = getRflags(c) | rfImage;

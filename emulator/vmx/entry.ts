@@ -134,4 +134,7 @@ function injectEvent(c: Cpu, base: number): void {
   const soft = kind === EV_SOFTWARE || kind === EV_SOFT_EXCEPTION || kind === EV_PRIV_SOFT_EXCEPTION;
   c.nextRip = soft ? c.rip + vmcsRead32(c, base, F.ENTRY_INSN_LEN) : c.rip;
   deliverThroughIdt(c, vec, kind, hasCode, code);
+  // A delivered software event stands for the INT n / INT3 / INTO / INT1 of that length: it retires,
+  // so virtual time (ARCHITECTURE.md) counts it as the bare CPU counts the instruction.
+  if (soft) c.icount++;
 }

@@ -165,3 +165,18 @@ export function vmxContinue(c: Cpu, hooks: RunHooks, limit = Infinity): EnterRes
   if (stop === StopReason.VmExit) return { kind: 'exit', exit: exitInfo(v) };
   return { kind: 'stopped', stop, message: c.stopMessage };
 }
+
+/**
+ * INVEPT from the TypeScript hypervisor (SDM 30.3): type 1 drops the cached mappings (combined and
+ * guest-physical, SPP masks included) derived from the EPT root of `eptp`, type 2 those of every root.
+ */
+export function hostInvept(c: Cpu, type: 1 | 2, eptp: number): void {
+  const v = inRoot(c);
+  v.tlbs.invept(type, eptp - (eptp % 4096));
+}
+
+/** INVVPID from the TypeScript hypervisor (SDM 30.3): type 0 one linear address, 1 one VPID, 2 all, 3 one VPID but globals. */
+export function hostInvvpid(c: Cpu, type: 0 | 1 | 2 | 3, vpid: number, linear = 0): void {
+  const v = inRoot(c);
+  v.tlbs.invvpid(type, vpid, Math.floor(linear / 4096));
+}

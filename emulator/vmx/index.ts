@@ -17,6 +17,6 @@ export * as fields from './fields.ts';
 export { VMCS_REVISION, capabilityMsr } from './capabilities.ts';
 export { Vmx, vmxOf, INVALID_PTR } from './state.ts';
 export {
-  hostVmxon, hostVmclear, hostVmptrld, hostVmread, hostVmwrite, vmxEnterFromHost, vmxContinue,
+  hostVmxon, hostVmclear, hostVmptrld, hostVmread, hostVmwrite, hostInvept, hostInvvpid, vmxEnterFromHost, vmxContinue,
   type VmExitInfo, type EnterResult, type VmxStatus, VMX_OK, VMX_FAIL_INVALID,
 } from './host-api.ts';

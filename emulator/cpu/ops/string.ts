@@ -35,6 +35,17 @@ const CANON = 140737488355328; // 2^47
 /** Maximum elements per execution of a REP-prefixed instruction. */
 export const REP_CHUNK = 4096;
 
+/**
+ * End a REP chunk with elements left: RIP stays at the instruction, which runs again. The chunk is
+ * not a retirement (the run loop's count is taken back): a REP instruction retires once, when it
+ * completes, so virtual time does not depend on where chunks or VM exits split it (the same count
+ * bare, under VMX with exits in the middle, and across a migration).
+ */
+function repYield(c: Cpu): void {
+  c.nextRip = c.rip;
+  c.icount--;
+}
+
 // ------------------------------------------------------------------ address-size helpers
 
 /** Source segment: the override, else DS (SDM Vol. 1 3.7.4.1). */
@@ -315,7 +326,7 @@ const repMovs: Handler = (c, i) => {
     subCount(c, as, 1);
     n--; budget--;
   }
-  if (n > 0) c.nextRip = c.rip;
+  if (n > 0) repYield(c);
 };
 
 const repStos: Handler = (c, i) => {
@@ -333,7 +344,7 @@ const repStos: Handler = (c, i) => {
     subCount(c, as, 1);
     n--; budget--;
   }
-  if (n > 0) c.nextRip = c.rip;
+  if (n > 0) repYield(c);
 };
 
 const repLods: Handler = (c, i) => {
@@ -347,7 +358,7 @@ const repLods: Handler = (c, i) => {
     subCount(c, as, 1);
     n--; budget--;
   }
-  if (n > 0) c.nextRip = c.rip;
+  if (n > 0) repYield(c);
 };
 
 /**
@@ -408,7 +419,7 @@ function repCompare(c: Cpu, i: Insn, cmps: boolean): void {
     }
     if (n === 0) return;
     if ((getZF(c) !== 0) === stopOnZ) return;
-    if (budget === 0) { c.nextRip = c.rip; return; }
+    if (budget === 0) { repYield(c); return; }
   }
 }
 const repCmps: Handler = (c, i) => repCompare(c, i, true);
@@ -489,7 +500,7 @@ const repIns: Handler = (c, i) => {
   const d = delta(c, size);
   let budget = REP_CHUNK;
   while (n > 0 && budget > 0) { insOne(c, i, size, d, port); subCount(c, as, 1); n--; budget--; }
-  if (n > 0) c.nextRip = c.rip;
+  if (n > 0) repYield(c);
 };
 const repOuts: Handler = (c, i) => {
   const as = i.addrSize, size = ioSize(i), port = c.rl[RDX] & 0xffff;
@@ -500,7 +511,7 @@ const repOuts: Handler = (c, i) => {
   const d = delta(c, size);
   let budget = REP_CHUNK;
   while (n > 0 && budget > 0) { outsOne(c, i, size, d, port); subCount(c, as, 1); n--; budget--; }
-  if (n > 0) c.nextRip = c.rip;
+  if (n > 0) repYield(c);
 };
 
 // IN/OUT: E4-E7 take the port from imm8, EC-EF from DX.
