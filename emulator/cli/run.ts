@@ -6,14 +6,13 @@ import { Machine, BufferedSerial, STOP_NAMES, type RunResult } from '../machine/
 import { StopReason } from '../cpu/state.ts';
 import { ImageError, describeImage, isStaticLinuxElf, hasDirectBootNote, findMultibootHeader } from '../loader/index.ts';
 import { parseArgs, intFlag, UsageError } from './args.ts';
-import { VmxMachine } from '../vmm/vmx-machine.ts';
-import { TRACKERS, type DirtyTrackerKind } from '../hypervisor/dirty-log.ts';
-import { EXIT_REASON_NAMES } from '../hypervisor/cost-model.ts';
+import { runVmx, VMX_VALUE_FLAGS, VMX_BOOL_FLAGS } from './run-vmx.ts';
 
 /** Process exit codes for runs that did not end through the debug-exit port. */
 export const EXIT_USAGE = 2, EXIT_TRIPLE_FAULT = 120, EXIT_INSN_LIMIT = 121, EXIT_HALTED = 122, EXIT_EMULATOR_ERROR = 123, EXIT_BAD_IMAGE = 124;
 
-export const RUN_USAGE = `usage: x86vmx run IMAGE [--memory MiB] [--max-insns N] [--stats] [--json FILE] [--vmx [--tracker T] [--large-pages]]
+export const RUN_USAGE = `usage: x86vmx run IMAGE [--memory MiB] [--max-insns N] [--stats] [--json FILE]
+                  [--vmx [--large-pages] [--tracker write-protect|dirty-bits|pml | --subpages [--no-predict]] [--round N]]
                   [--flat ADDR [--mode real16|long64]] [--cmdline STRING] [--input FILE|-]
                   [-- PROGRAM-ARGS…]`;
 
@@ -48,7 +47,7 @@ export function loadForRun(m: Machine, path: string, bytes: Uint8Array, args: st
 }
 
 export function runCommand(argv: string[]): number {
-  const p = parseArgs(argv, new Set(['memory', 'max-insns', 'json', 'flat', 'mode', 'cmdline', 'input', 'tracker']), new Set(['stats', 'vmx', 'large-pages']));
+  const p = parseArgs(argv, new Set(['memory', 'max-insns', 'json', 'flat', 'mode', 'cmdline', 'input', ...VMX_VALUE_FLAGS]), new Set(['stats', ...VMX_BOOL_FLAGS]));
   if (p.positional.length !== 1) throw new UsageError(RUN_USAGE);
   const path = p.positional[0];
   const memoryMiB = intFlag(p, 'memory', 64, 2, 3072);
@@ -69,11 +68,7 @@ export function runCommand(argv: string[]): number {
   }
   const serial = new BufferedSerial((b) => process.stdout.write(String.fromCharCode(b)));
   const vmx = p.flags.has('vmx');
-  const tracker = p.flags.get('tracker');
-  if (tracker !== undefined && (!vmx || typeof tracker !== 'string' || !(TRACKERS as string[]).includes(tracker))) {
-    throw new UsageError(`--tracker needs --vmx and one of ${TRACKERS.join(', ')}`);
-  }
-  if (p.flags.has('large-pages') && !vmx) throw new UsageError('--large-pages needs --vmx');
+  for (const f of [...VMX_VALUE_FLAGS, ...VMX_BOOL_FLAGS]) if (f !== 'vmx' && p.flags.has(f) && !vmx) throw new UsageError(`--${f} needs --vmx`);
   // With --vmx the loaders fill a staging bare machine whose memory and CPU state the VM then adopts.
   const m = new Machine({ memoryMiB, serial: vmx ? new BufferedSerial() : serial });
   let kind: 'program' | 'image';
@@ -96,15 +91,8 @@ export function runCommand(argv: string[]): number {
   // A program under the guest kernel sees end of input as ^D (the kernel's EOF), so read(0) never hangs.
   if (kind === 'program') serial.feed(new Uint8Array([4]));
   let r: RunResult;
-  if (vmx) {
-    const vm = new VmxMachine({
-      memoryMiB, serial, dirtyTracker: tracker as DirtyTrackerKind | undefined, largePages: p.flags.has('large-pages'),
-      logDirtyPages: tracker !== undefined,
-    });
-    vm.adopt(m);
-    r = vm.run(maxInsns);
-    if (p.flags.has('stats')) printVmxStats(vm, r, path, bytes);
-  } else {
+  if (vmx) r = runVmx(m, serial, p, maxInsns, path, bytes);
+  else {
     r = m.run(maxInsns);
     if (p.flags.has('stats')) printStats(m, r, path, bytes);
   }
@@ -149,25 +137,3 @@ function printStats(m: Machine, r: RunResult, path: string, bytes: Uint8Array): 
   process.stderr.write(lines.join('\n') + '\n');
 }
 
-function printVmxStats(m: VmxMachine, r: RunResult, path: string, bytes: Uint8Array): void {
-  const vm = m.vm, c = vm.cpu, ex = vm.exits;
-  const lines = [
-    `--- x86vmx run statistics (VMX guest): ${path} (${describeImage(bytes)})`,
-    `stop:          ${STOP_NAMES[r.reason]}${r.exitStatus >= 0 ? ` (status ${r.exitStatus})` : ''}`,
-    `instructions:  ${r.instructions} (${m.vcpu.instructionsRetiredByVmm} completed by the hypervisor)`,
-    `virtual time:  ${(r.ticks / 1e6).toFixed(3)} ms (${r.ticks} ticks)`,
-    `host time:     ${r.seconds.toFixed(3)} s`,
-    `speed:         ${(r.instructions / r.seconds / 1e6).toFixed(2)} MIPS`,
-    `VM exits:      ${ex.totalExits()}`,
-  ];
-  for (const [reason, n] of [...ex.byReason].sort((a, b) => b[1] - a[1])) {
-    lines.push(`  ${String(n).padStart(10)}  ${reason} ${EXIT_REASON_NAMES[reason] ?? ''}`);
-  }
-  lines.push('hypervisor events:');
-  for (const [e, n] of [...ex.counts].sort((a, b) => b[1] - a[1])) lines.push(`  ${String(n).padStart(10)}  ${e}`);
-  lines.push(`EPT:           ${vm.mmu.mapped4k} 4 KiB and ${vm.mmu.mapped2m} 2 MiB mappings built lazily, ${vm.mmu.mmioPages.size} MMIO pages, ${(vm.structureBytes() / 1024).toFixed(0)} KiB of tables and structures`);
-  const vmmInsns = ex.vmmInstructions();
-  lines.push(`VMM cost:      ~${vmmInsns} host instructions (cost model, emulator/hypervisor/README.md) = ${(100 * vmmInsns / Math.max(1, r.instructions)).toFixed(2)}% of guest instructions`);
-  lines.push(`TLB flushes:   ${c.tlb.flushes}`);
-  process.stderr.write(lines.join('\n') + '\n');
-}

@@ -23,6 +23,8 @@ export interface SubpageStats {
   predictions: number;
   /** Sub-pages unprotected by prediction (beyond the one that faulted). */
   predictedSubpages: number;
+  /** EPT violations for the guest's own paging-structure writes (A/D updates) on tracked pages. */
+  pageWalkWrites: number;
   rounds: number;
 }
 
@@ -35,7 +37,7 @@ function popcount(x: number): number { let n = 0; for (x >>>= 0; x; x &= x - 1) 
 export class SubpageTracker {
   active = false;
   prediction = true;
-  readonly stats: SubpageStats = { sppViolations: 0, sppMisses: 0, predictions: 0, predictedSubpages: 0, rounds: 0 };
+  readonly stats: SubpageStats = { sppViolations: 0, sppMisses: 0, predictions: 0, predictedSubpages: 0, pageWalkWrites: 0, rounds: 0 };
   /** Permissions set through setPermissions (not tracking): gfn → mask. */
   private readonly user = new Map<number, number>();
   /** Tracking: sub-pages unprotected this round, gfn → mask. */
@@ -44,6 +46,8 @@ export class SubpageTracker {
   private written = new Map<number, number>();
   /** Tracking: sub-pages unprotected by prediction this round, gfn → mask. */
   private predicted = new Map<number, number>();
+  /** Tracking: pages made fully writable this round because the guest's page walk wrote them. */
+  private whole = new Set<number>();
 
   constructor(private readonly vm: Vm) {}
 
@@ -99,8 +103,17 @@ export class SubpageTracker {
     vm.invept();
   }
 
+  private reprotectWhole(): void {
+    for (const gfn of this.whole) {
+      const at = this.leaf(gfn);
+      if (at !== 0) this.vm.mmu.setRights(at, EPT_READ | EPT_EXEC, true);
+    }
+    this.whole.clear();
+  }
+
   disable(): void {
     if (!this.active) return;
+    this.whole.clear();
     const vm = this.vm, mmu = vm.mmu, spp = mmu.sppTables();
     for (const gfn of this.open.keys()) spp.setMask(gfn * 4096, 0);
     for (const s of vm.slots.values()) {
@@ -155,12 +168,30 @@ export class SubpageTracker {
     this.vm.invept();
   }
 
+  /**
+   * The guest's page walk writes an A/D flag into a tracked page. SPP does not apply to
+   * paging-structure accesses (SDM 29.3.4.1), so only EPT write permission can let it through:
+   * the page becomes writable for the rest of the round and is recorded as wholly written (a
+   * superset: later writes to it in this round are not seen one by one).
+   */
+  onPageWalkWrite(gpa: number): void {
+    const gfn = Math.floor(gpa / 4096);
+    const s = this.vm.slotOf(gpa)!;
+    this.vm.mmu.setRights(s.leafAt[s.page(gpa)], EPT_RWX, false);
+    this.whole.add(gfn);
+    this.written.set(gfn, ALL >>> 0);
+    this.stats.pageWalkWrites++;
+    this.vm.exits.count('spp-violation');
+    this.vm.invept(); // the TLB may hold the page's sub-page mask
+  }
+
   /** The written sub-pages of the round just ended; re-protect what was opened and start the next. */
   collect(): Map<number, number> {
     if (!this.active) throw new Error('getSubpageDirtyLog: sub-page tracking is not enabled (enableSubpageTracking)');
     const out = this.written;
     const spp = this.vm.mmu.sppTables();
     for (const gfn of this.open.keys()) spp.setMask(gfn * 4096, 0);
+    this.reprotectWhole();
     this.vm.exits.count('spp-reprotect', this.open.size);
     this.open = new Map(); this.written = new Map(); this.predicted = new Map();
     this.stats.rounds++;

@@ -444,13 +444,18 @@ export class Vcpu {
     const lo = vm.mmu.lo(at), hi = vm.mmu.hi(at);
     if (write && (lo & 2) === 0) {
       const final = (q & 0x100) !== 0;
-      if ((hi & HI_SPP) && final && vm.subpage.active) { vm.subpage.onViolation(this, gpa); return null; }
+      if ((hi & HI_SPP) && vm.subpage.active) {
+        if (final) vm.subpage.onViolation(this, gpa); else vm.subpage.onPageWalkWrite(gpa);
+        return null;
+      }
       if ((hi & HI_SPP) && final && vm.subpage.userMask(Math.floor(gpa / 4096)) !== -1) {
         vm.exits.count('spp-user');
         return { reason: 'spp', gpa, linear: e.guestLinear };
       }
       if (s.logDirty && vm.dirtyLog.kind === 'write-protect' && !(hi & HI_SPP)) { vm.dirtyLog.onWriteFault(s, page); return null; }
     }
+    // A translation cached before the leaf changed (the fault raced a permission change): drop it and retry.
+    if ((lo & 7) === 7 || (!write && (lo & 1))) { vm.invept(); return null; }
     return { reason: 'internal-error', message: `unexpected EPT violation at GPA 0x${gpa.toString(16)}, qualification 0x${q.toString(16)}, leaf 0x${hi.toString(16)}_${lo.toString(16).padStart(8, '0')}` };
   }
 
