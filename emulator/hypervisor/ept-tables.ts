@@ -102,6 +102,8 @@ export class EptTables {
 /** A four-level SPP table (SDM 29.3.4.2): non-leaf entries have bit 0 present; a leaf is a 64-bit vector. */
 export class SppTables {
   readonly root: number;
+  /** 4 KiB table pages allocated (the SPP bitmaps' memory overhead). */
+  tablePages = 1;
   constructor(private readonly mem: PhysicalMemory, private readonly pages: PageAllocator) {
     this.root = pages.alloc();
   }
@@ -113,6 +115,7 @@ export class SppTables {
       const [lo, hi] = rd64(this.mem, at);
       if ((lo & 1) === 0) {
         const next = this.pages.alloc();
+        this.tablePages++;
         wr64(this.mem, at, next | 1, Math.floor(next / TWO32));
         table = next;
       } else table = (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);

@@ -183,6 +183,15 @@ export class Vcpu {
     this.w(F.ENTRY_CTLS, lma ? e | ENTRY_IA32E : e & ~ENTRY_IA32E);
   }
 
+  /** After a migration destination loaded the VMCS guest state: re-derive the layer's own view. */
+  afterRestore(intWindow: boolean): void {
+    this.select();
+    this.pending = null;
+    this.inGuest = false;
+    this.windowArmed = intWindow;
+    this.eptGeneration = -1;
+  }
+
   setGuestDebug(d: GuestDebug): void {
     this.select();
     this.debug = { ...d };

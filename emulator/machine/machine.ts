@@ -46,6 +46,8 @@ export class BufferedSerial implements SerialBackend {
     for (const x of b) this.input.push(x);
   }
   text(): string { return Buffer.from(this.out).toString('latin1'); }
+  /** Input bytes not read yet (a migration hands them to the destination's backend). */
+  remaining(): Uint8Array { return Uint8Array.from(this.input); }
 }
 
 export class Machine {

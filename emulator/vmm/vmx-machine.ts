@@ -25,6 +25,8 @@ export class VmxMachine {
   readonly vcpu: Vcpu;
   readonly io = new IoBus();
   readonly uart: Uart16550;
+  readonly cmos: Cmos;
+  readonly fwcfg: FwCfg;
   readonly serial: SerialBackend;
   readonly ramBytes: number;
   exitStatus = -1;
@@ -42,8 +44,8 @@ export class VmxMachine {
     const clock = { now: () => this.vm.now() };
     this.uart = new Uart16550(opts.serial, { base: 0x3f8, irq: this.vm.irqLine(4), clock });
     const debugExit = new DebugExit((status) => { this.exitStatus = status; this.exited = true; });
-    const cmos = new Cmos({ clock, ramSize: this.ramBytes });
-    const fwcfg = new FwCfg({ ramSize: this.ramBytes });
+    const cmos = this.cmos = new Cmos({ clock, ramSize: this.ramBytes });
+    const fwcfg = this.fwcfg = new FwCfg({ ramSize: this.ramBytes });
     this.io.register(0x70, 2, cmos);
     this.io.register(DEBUG_EXIT_PORT, 1, debugExit);
     this.io.register(this.uart.base, 8, this.uart);
@@ -58,6 +60,15 @@ export class VmxMachine {
     this.vcpu.setSregs(sregsFromCpu(m.cpu));
     this.vcpu.setRegs(regsFromCpu(m.cpu));
   }
+
+  /** Every device with state, by name (migration captures and restores them field by field). */
+  devices(): Record<string, object> {
+    const chip = this.vm.irqchip;
+    return { pic: chip.pic, pit: chip.pit, lapic: chip.lapic, uart: this.uart, cmos: this.cmos, fwcfg: this.fwcfg };
+  }
+
+  /** True once the guest wrote the debug-exit port. */
+  get finished(): boolean { return this.exited; }
 
   /** Run until the guest exits, halts for good, fails, or `maxInsns` guest instructions retire. */
   run(maxInsns = Infinity): RunResult {
