@@ -1,13 +1,15 @@
-// x86vmx command line: run · bench (debug and migrate arrive with their issues).
+// x86vmx command line: run · migrate · bench · measure-ips (debug arrives with its issue).
 import { runCommand, RUN_USAGE, EXIT_USAGE } from './run.ts';
 import { benchCommand } from './bench.ts';
 import { measureIpsCommand } from './measure-ips.ts';
+import { migrateCommand, MIGRATE_USAGE } from './migrate.ts';
 import { UsageError } from './args.ts';
 
 const USAGE = `x86vmx — x86-64 emulator with VMX, EPT and SPP
 
 commands:
   ${RUN_USAGE.replace(/\n/g, '\n  ')}
+  ${MIGRATE_USAGE.replace(/\n/g, '\n  ')}
   x86vmx bench [--json FILE]
   x86vmx measure-ips [NAME[:ARG,ARG…]…] [--runs N] [--out FILE]
 `;
@@ -18,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run': return runCommand(rest);
       case 'bench': return benchCommand(rest);
+      case 'migrate': return await migrateCommand(rest);
       case 'measure-ips': return measureIpsCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE); return cmd === undefined ? EXIT_USAGE : 0;
