@@ -38,10 +38,12 @@ export class DirtyLog {
       for (let p = 0; p < s.pages; p++) {
         const at = s.leafAt[p];
         if (at === 0) continue;
-        if (this.kind === 'write-protect') vm.mmu.setRights(at, EPT_READ | EPT_EXEC, false);
-        else vm.mmu.write(at, vm.mmu.lo(at) & ~EPT_D, vm.mmu.hi(at));
+        if (this.kind !== 'write-protect') vm.mmu.write(at, vm.mmu.lo(at) & ~EPT_D, vm.mmu.hi(at));
+        else if (vm.subpage.userMask(s.gpa / 4096 + p) === -1) vm.mmu.setRights(at, EPT_READ | EPT_EXEC, false);
       }
       this.logging++;
+      s.logDirty = true;
+      if (this.kind === 'write-protect') for (let p = 0; p < s.pages; p++) if (s.leafAt[p] !== 0) vm.subpage.syncVector(s.gpa / 4096 + p);
     } else {
       for (let p = 0; p < s.pages; p++) if (s.leafAt[p] !== 0 && this.kind === 'write-protect') vm.mmu.setRights(s.leafAt[p], EPT_RWX, false);
       this.logging--;
@@ -91,11 +93,17 @@ export class DirtyLog {
         if (!s.isDirty(p)) continue;
         const at = s.leafAt[p];
         if (at === 0) continue;
-        if (this.kind === 'write-protect') mmu.setRights(at, EPT_READ | EPT_EXEC, false);
-        else mmu.write(at, mmu.lo(at) & ~EPT_D, mmu.hi(at));
+        if (this.kind === 'write-protect') {
+          // A page with sub-page permissions stays an SPP page; its vector goes to 0 instead of W.
+          if (vm.subpage.userMask(s.gpa / 4096 + p) !== -1) continue;
+          mmu.setRights(at, EPT_READ | EPT_EXEC, false);
+        } else mmu.write(at, mmu.lo(at) & ~EPT_D, mmu.hi(at));
       }
     }
     const out = s.takeDirty();
+    if (this.kind === 'write-protect') {
+      for (let p = 0; p < s.pages; p++) if (s.leafAt[p] !== 0 && vm.subpage.userMask(s.gpa / 4096 + p) !== -1) vm.subpage.syncVector(s.gpa / 4096 + p);
+    }
     vm.invept();
     return out;
   }

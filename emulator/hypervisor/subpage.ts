@@ -73,14 +73,25 @@ export class SubpageTracker {
     const at = this.leaf(gfn);
     if (mask === ALL) {
       this.user.delete(gfn);
-      if (at !== 0) mmu.setRights(at, EPT_RWX, false);
+      if (at !== 0) mmu.setRights(at, this.vm.wpClean(gfn) ? EPT_READ | EPT_EXEC : EPT_RWX, false);
     } else {
       this.user.set(gfn, mask);
-      mmu.sppTables().setMask(gfn * 4096, mask);
+      this.syncVector(gfn);
       if (at !== 0) mmu.setRights(at, EPT_READ | EPT_EXEC, true);
     }
     this.vm.eptGeneration++;
     this.vm.invept();
+  }
+
+  /**
+   * Write the SPP vector of a page with permissions set by the caller: its mask, except while the
+   * write-protect dirty tracker has not seen the page written this round (then 0, so the first
+   * write faults and is logged; vcpu.ts then restores the mask). The caller must INVEPT.
+   */
+  syncVector(gfn: number): void {
+    const mask = this.user.get(gfn);
+    if (mask === undefined) return;
+    this.vm.mmu.sppTables().setMask(gfn * 4096, this.vm.wpClean(gfn) ? 0 : mask);
   }
 
   getPermissions(gfn: number): number {
@@ -128,8 +139,9 @@ export class SubpageTracker {
   /** SPP miss: build the SPP table path for the page with its current vector. */
   onMiss(gpa: number): void {
     const gfn = Math.floor(gpa / 4096);
-    const mask = this.active ? (this.open.get(gfn) ?? 0) : (this.user.get(gfn) ?? 0);
-    this.vm.mmu.sppTables().setMask(gfn * 4096, mask);
+    if (this.active) this.vm.mmu.sppTables().setMask(gfn * 4096, this.open.get(gfn) ?? 0);
+    else if (this.user.has(gfn)) this.syncVector(gfn);
+    else this.vm.mmu.sppTables().setMask(gfn * 4096, 0);
     this.stats.sppMisses++;
     this.vm.exits.count('spp-miss');
   }

@@ -245,9 +245,10 @@ export class Vcpu {
   run(opts: { maxInstructions?: number } = {}): VcpuExit {
     const vm = this.vm, c = vm.cpu;
     this.select();
-    this.finishPending();
+    // The instruction of an io/mmio exit the caller did not complete retires now, within the budget.
     const budget = this.debug.singleStep ? 1 : opts.maxInstructions ?? Infinity;
     const limit = c.icount + budget;
+    this.finishPending();
     const hooks = { onDeadline: () => this.onDeadline() };
     for (;;) {
       if (c.icount >= limit) return this.debug.singleStep ? this.debugExit('single-step') : { reason: 'budget' };
@@ -457,7 +458,17 @@ export class Vcpu {
         if (final) vm.subpage.onViolation(this, gpa); else vm.subpage.onPageWalkWrite(gpa);
         return null;
       }
-      if ((hi & HI_SPP) && final && vm.subpage.userMask(Math.floor(gpa / 4096)) !== -1) {
+      const gfn = Math.floor(gpa / 4096);
+      if ((hi & HI_SPP) && final && vm.subpage.userMask(gfn) !== -1 && vm.wpClean(gfn)) {
+        // The write-protect tracker's first write of the round to a page with sub-page permissions:
+        // log it, give the page its mask back, and let the write retry against the mask.
+        s.markDirty(page);
+        vm.subpage.syncVector(gfn);
+        vm.exits.count('dirty-fault');
+        vm.invept();
+        return null;
+      }
+      if ((hi & HI_SPP) && final && vm.subpage.userMask(gfn) !== -1) {
         vm.exits.count('spp-user');
         return { reason: 'spp', gpa, linear: e.guestLinear };
       }

@@ -148,13 +148,22 @@ export class Vm {
   /** The rights and SPP bit a page gets when it is first mapped, from the trackers' state. */
   initialRights(s: MemorySlot, page: number, write: boolean): { rights: number; spp: boolean; large: boolean } {
     if (this.subpage.covers(s)) return { rights: EPT_READ | EPT_EXEC, spp: true, large: false };
-    const user = this.subpage.userMask(s.gpa / 4096 + page);
-    if (user !== -1) return { rights: EPT_READ | EPT_EXEC, spp: true, large: false };
+    const gfn = s.gpa / 4096 + page;
+    if (this.subpage.userMask(gfn) !== -1) {
+      this.subpage.syncVector(gfn); // the mask, or 0 while a write-protect round has not seen the page written
+      return { rights: EPT_READ | EPT_EXEC, spp: true, large: false };
+    }
     if (s.logDirty && this.dirtyLog.kind === 'write-protect') {
       if (!write) return { rights: EPT_READ | EPT_EXEC, spp: false, large: false };
       s.markDirty(page);
     }
     return { rights: EPT_RWX, spp: false, large: !s.logDirty };
+  }
+
+  /** A page of a write-protect logging slot not written yet this round: any write to it must fault. */
+  wpClean(gfn: number): boolean {
+    const s = this.slotOf(gfn * 4096);
+    return s !== null && s.logDirty && this.dirtyLog.kind === 'write-protect' && !s.isDirty(s.page(gfn * 4096));
   }
 
   /** INVEPT single-context for this VM's EPT (SDM 30.3): makes table changes visible to the CPU. */
