@@ -3,6 +3,7 @@ import { runCommand, RUN_USAGE, EXIT_USAGE } from './run.ts';
 import { benchCommand } from './bench.ts';
 import { measureIpsCommand } from './measure-ips.ts';
 import { migrateCommand, MIGRATE_USAGE } from './migrate.ts';
+import { incomingCommand, INCOMING_USAGE } from './incoming.ts';
 import { UsageError } from './args.ts';
 
 const USAGE = `x86vmx — x86-64 emulator with VMX, EPT and SPP
@@ -10,6 +11,7 @@ const USAGE = `x86vmx — x86-64 emulator with VMX, EPT and SPP
 commands:
   ${RUN_USAGE.replace(/\n/g, '\n  ')}
   ${MIGRATE_USAGE.replace(/\n/g, '\n  ')}
+  ${INCOMING_USAGE.replace('usage: ', '')}
   x86vmx bench [--json FILE]
   x86vmx measure-ips [NAME[:ARG,ARG…]…] [--runs N] [--out FILE]
 `;
@@ -21,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': return runCommand(rest);
       case 'bench': return benchCommand(rest);
       case 'migrate': return await migrateCommand(rest);
+      case 'incoming': return await incomingCommand(rest);
       case 'measure-ips': return measureIpsCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE); return cmd === undefined ? EXIT_USAGE : 0;

@@ -4,6 +4,8 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
+import { connect, type Socket } from 'node:net';
+import type { IncomingResult } from './incoming.ts';
 import { Machine, BufferedSerial } from '../machine/machine.ts';
 import { VmxMachine } from '../vmm/vmx-machine.ts';
 import { TRACKERS, type DirtyTrackerKind } from '../hypervisor/dirty-log.ts';
@@ -13,11 +15,13 @@ import { roundsChart, totalsChart } from '../migration/plots.ts';
 import { METHOD_CODES, type Method } from '../migration/stream.ts';
 import { loadForRun, EXIT_BAD_IMAGE } from './run.ts';
 import { parseArgs, intFlag, UsageError, type ParsedArgs } from './args.ts';
+import { runSuite } from './migrate-suite.ts';
 
 export const MIGRATE_USAGE = `usage: x86vmx migrate PROGRAM.elf [-- ARGS] [--method 4k|xbzrle|spp|spp-naive|all]
                   [--tracker write-protect|dirty-bits|pml] [--bandwidth 1g] [--downtime 300ms]
-                  [--max-rounds 20] [--ips N] [--memory MiB] [--start-after N] [--xbzrle-cache SIZE]
-                  [--json FILE] [--plot DIR]`;
+                  [--max-rounds 20] [--ips N | --ips-scale F] [--memory MiB] [--start-after N] [--xbzrle-cache SIZE]
+                  [--json FILE] [--plot DIR] [--to tcp://127.0.0.1:PORT]
+       x86vmx migrate --suite quick|full [--results FILE.md] [--plot DIR] [--json FILE] [--tracker T]`;
 
 export const IPS_FILE = fileURLToPath(new URL('../../guest-images/ips.json', import.meta.url));
 export const METHODS = Object.keys(METHOD_CODES) as Method[];
@@ -49,7 +53,7 @@ export function lookupIps(program: string, args: string[]): { ips: number; note:
   return null;
 }
 
-export interface MigrateRun { workload: string; args: string[]; ipsNote: string; config: Omit<MigrationConfig, 'onRound' | 'sink'>; runs: MigrationReport[] }
+export interface MigrateRun { workload: string; args: string[]; ipsNote: string; config: Omit<MigrationConfig, 'onRound' | 'sink'>; runs: MigrationReport[]; reference: string }
 
 /** Boot PROGRAM as a VMX guest (the function the pseudo-migration calls for its source). */
 export function bootFor(path: string, bytes: Uint8Array, args: string[], memoryMiB: number) {
@@ -74,7 +78,14 @@ export function migrationOptions(p: ParsedArgs, program: string, args: string[])
     const found = lookupIps(program, args);
     if (!found) throw new UsageError(`no IPS for ${program} in guest-images/ips.json: give --ips N (instructions per second)`);
     ({ ips, note: ipsNote } = found);
+    if (p.flags.has('ips-scale')) {
+      const f = Number(p.flags.get('ips-scale'));
+      if (!(f > 0)) throw new UsageError('--ips-scale must be a positive number');
+      ips *= f;
+      ipsNote += ` × ${f}`;
+    }
   }
+  if (p.flags.has('ips') && p.flags.has('ips-scale')) throw new UsageError('--ips and --ips-scale are alternatives');
   const memoryMiB = intFlag(p, 'memory', 64, 8, 1024);
   return {
     methods: method === 'all' ? METHODS : [method as Method], memoryMiB, ipsNote,
@@ -123,7 +134,7 @@ export function migrateWorkload(path: string, args: string[], methods: Method[],
   for (const method of methods) {
     runs.push(pseudoMigrate(boot, { ...config, method, onRound: progress ? (r) => printRound(method, r) : undefined }, reference));
   }
-  return { workload: basename(path, '.elf'), args, ipsNote, config: { ...config, method: methods[0] }, runs };
+  return { workload: basename(path, '.elf'), args, ipsNote, config: { ...config, method: methods[0] }, runs, reference };
 }
 
 export async function writePlots(dir: string, results: MigrateRun[]): Promise<string[]> {
@@ -154,7 +165,19 @@ export function jsonOf(results: MigrateRun[]): unknown {
 }
 
 export async function migrateCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, new Set(['method', 'tracker', 'bandwidth', 'downtime', 'max-rounds', 'ips', 'memory', 'start-after', 'xbzrle-cache', 'json', 'plot']), new Set());
+  const p = parseArgs(argv, new Set(['method', 'tracker', 'bandwidth', 'downtime', 'max-rounds', 'ips', 'ips-scale', 'memory', 'start-after', 'xbzrle-cache', 'json', 'plot', 'suite', 'results', 'to']), new Set());
+  if (p.flags.has('suite')) {
+    if (p.positional.length || p.rest.length) throw new UsageError('--suite runs its own workloads: no PROGRAM or arguments');
+    for (const f of ['method', 'downtime', 'ips', 'ips-scale', 'memory', 'start-after', 'xbzrle-cache']) if (p.flags.has(f)) throw new UsageError(`--${f} is set by the suite profile`);
+    const tracker = String(p.flags.get('tracker') ?? 'pml');
+    if (!(TRACKERS as string[]).includes(tracker)) throw new UsageError(`--tracker must be one of ${TRACKERS.join(', ')}`);
+    const str = (k: string) => { const v = p.flags.get(k); return typeof v === 'string' ? v : undefined; };
+    return runSuite(String(p.flags.get('suite')), {
+      plot: str('plot'), json: str('json'), results: str('results'), tracker: tracker as DirtyTrackerKind,
+      bandwidth: parseSize(String(p.flags.get('bandwidth') ?? '1g'), '--bandwidth', 1000), maxRounds: intFlag(p, 'max-rounds', 20, 1, 1000),
+    });
+  }
+  if (p.flags.has('results')) throw new UsageError('--results goes with --suite');
   if (p.positional.length !== 1) throw new UsageError(MIGRATE_USAGE);
   const path = p.positional[0];
   const program = basename(path, '.elf');
@@ -165,12 +188,39 @@ export async function migrateCommand(argv: string[]): Promise<number> {
   }
   process.stderr.write(`migrating ${program} ${p.rest.join(' ')}: ${memoryMiB} MiB guest, ${config.bandwidth / 1e9} Gbit/s, downtime ${config.downtimeMs} ms, ` +
     `max ${config.maxRounds} rounds, IPS ${config.ips.toExponential(3)} (${ipsNote}), XBZRLE cache ${mib(config.xbzrleCacheBytes ?? defaultCacheBytes(memoryMiB << 20))} MiB\n`);
+  const to = p.flags.get('to');
+  let remote: Promise<IncomingResult> | null = null;
+  if (typeof to === 'string') {
+    if (methods.length !== 1) throw new UsageError('--to sends one migration: choose one --method');
+    const m = /^tcp:\/\/([^:/]+):(\d+)$/.exec(to);
+    if (!m) throw new UsageError(`--to: expected tcp://HOST:PORT, got "${to}"`);
+    const sock = await new Promise<Socket>((resolve, reject) => {
+      const s = connect({ host: m[1], port: Number(m[2]), allowHalfOpen: true }, () => resolve(s));
+      s.on('error', reject);
+    }).catch((e: Error) => { throw new UsageError(`--to ${to}: ${e.message}`); });
+    let reply = '';
+    remote = new Promise((resolve) => {
+      sock.on('data', (d) => { reply += d.toString('utf8'); });
+      sock.on('end', () => { try { resolve(JSON.parse(reply)); } catch { resolve({ ok: false, error: `bad reply from the destination: ${reply.slice(0, 200)}` }); } });
+      sock.on('error', (e) => resolve({ ok: false, error: e.message }));
+    });
+    config.sink = (b) => { sock.write(b); };
+    config.onFinish = () => sock.end();
+  }
   let result: MigrateRun;
   try { result = migrateWorkload(path, p.rest, methods, config, memoryMiB, ipsNote, true); } catch (e) {
     if (e instanceof ImageError) { process.stderr.write(`x86vmx: ${path}: ${e.message}\n`); return EXIT_BAD_IMAGE; }
     throw e;
   }
   process.stdout.write(resultsTable(result.runs) + '\n');
+  if (remote !== null) {
+    const r = await remote, run = result.runs[0];
+    if (!r.ok) { process.stderr.write(`x86vmx: the TCP destination refused the stream: ${r.error}\n`); return 1; }
+    const same = run.outputBeforeStop + (r.output ?? '') === result.reference;
+    process.stderr.write(`TCP destination: RAM hash ${r.ramVerified ? 'matches' : 'NOT checked'}, resumed and ran to ${r.stop} (status ${r.exitStatus}, ${r.instructions} instructions); ` +
+      `output ${same ? 'equals' : 'DIFFERS from'} the never-migrated run\n`);
+    if (!same || !r.ramVerified) return 1;
+  }
   for (const r of result.runs) if (r.verified === false) process.stderr.write(`x86vmx: ${r.method}: verification FAILED: ${r.verifyMessage}\n`);
   const json = p.flags.get('json');
   if (typeof json === 'string') writeFileSync(json, JSON.stringify(jsonOf([result]), null, 2) + '\n');

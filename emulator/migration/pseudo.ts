@@ -10,11 +10,11 @@ import { BufferedSerial } from '../machine/machine.ts';
 import type { DirtyTrackerKind } from '../hypervisor/dirty-log.ts';
 import { dirtyPages } from '../hypervisor/memory-slots.ts';
 import { DEFAULT_COSTS as DEFAULT_COSTS_LOOKUP, type CostEvent } from '../hypervisor/cost-model.ts';
-import { StreamWriter, SectionWriter, writeHeader, S_ROUND, S_STATE, S_EOF, PAGE, type Method } from './stream.ts';
+import { StreamWriter, SectionWriter, writeHeader, S_ROUND, S_STATE, S_RAM_HASH, S_EOF, PAGE, type Method } from './stream.ts';
 import { StreamReceiver, type ReceiveTarget } from './receiver.ts';
 import { RamSender, type RoundCounts } from './sender.ts';
 import { captureVmState, restoreVmState, type VmStateSnapshot } from './vm-state.ts';
-import { compareMachines } from './verify.ts';
+import { compareMachines, ramHash } from './verify.ts';
 
 export interface MigrationConfig {
   method: Method;
@@ -33,6 +33,8 @@ export interface MigrationConfig {
   onRound?: (r: RoundReport) => void;
   /** Send the stream elsewhere too (a socket); the in-process destination is always fed. */
   sink?: (bytes: Uint8Array) => void;
+  /** Called once the last byte has been given to `sink`. */
+  onFinish?: () => void;
 }
 
 export interface RoundReport extends RoundCounts {
@@ -61,6 +63,8 @@ export interface MigrationReport {
   runtimeOverhead: { vmmInstructions: number; guestInstructions: number; ratio: number; events: Record<string, number> };
   xbzrleCacheBytes: number;
   output: string;
+  /** What the source printed before stop-and-copy (a remote destination prints the rest). */
+  outputBeforeStop: string;
 }
 
 /** The paper's 512 MB cache for a 1 GB guest, scaled to this guest's RAM (and never above 512 MB). */
@@ -107,6 +111,9 @@ export function pseudoMigrate(boot: Boot, cfg: MigrationConfig, reference: strin
       sec.begin(S_STATE, round);
       sec.blob(new TextEncoder().encode(JSON.stringify(captureVmState(src))));
       sec.end(false);
+      sec.begin(S_RAM_HASH, round);
+      sec.raw(Buffer.from(ramHash(src), 'hex'));
+      sec.end(false);
       sec.begin(S_EOF, round);
       sec.end(false);
     }
@@ -131,6 +138,7 @@ export function pseudoMigrate(boot: Boot, cfg: MigrationConfig, reference: strin
     if (round >= cfg.maxRounds) break;
   }
 
+  cfg.onFinish?.();
   const guestInstructions = cpu.icount - i0;
   const events: Record<string, number> = {};
   for (const e of TRACKING_EVENTS) { const d = vm.exits.get(e) - (events0.get(e) ?? 0); if (d) events[e] = d; }
@@ -145,7 +153,7 @@ export function pseudoMigrate(boot: Boot, cfg: MigrationConfig, reference: strin
     formatNsPerPage: formatted ? rounds.reduce((a, r) => a + r.formatNs, 0) / formatted : 0,
     memoryOverhead: { xbzrleCacheBytes: sender.cache ? cacheBytes : 0, sppTableBytes: (vm.mmu.spp?.tablePages ?? 0) * PAGE },
     runtimeOverhead: { vmmInstructions, guestInstructions, ratio: guestInstructions ? vmmInstructions / guestInstructions : 0, events },
-    xbzrleCacheBytes: cacheBytes, output: '',
+    xbzrleCacheBytes: cacheBytes, output: '', outputBeforeStop: (src.serial as { text?: () => string }).text?.() ?? '',
   };
   if (!converged) { report.output = (src.serial as { text?: () => string }).text?.() ?? ''; return report; }
 
@@ -176,5 +184,6 @@ export function targetOf(dst: VmxMachine): ReceiveTarget {
     readPage: (gpa) => dst.vm.mem.u8.subarray(dst.vm.hpaOf(gpa), dst.vm.hpaOf(gpa) + PAGE),
     writeRam: (gpa, data) => dst.vm.writeGuest(gpa, data),
     applyState: (s) => restoreVmState(dst, s as VmStateSnapshot),
+    ramHash: () => ramHash(dst),
   };
 }

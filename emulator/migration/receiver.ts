@@ -4,7 +4,7 @@
 // decoded on scratch copies, and only then applied. The first problem stops the stream with an
 // error naming the section and record; nothing of a bad section is applied.
 import {
-  MAGIC, VERSION, PAGE, SUBPAGE, F_ZERO, F_PAGE, F_EOS, F_XBZRLE, F_SUBPAGE, ENCODING_XBZRLE, S_ROUND, S_STATE, S_EOF,
+  S_RAM_HASH, MAGIC, VERSION, PAGE, SUBPAGE, F_ZERO, F_PAGE, F_EOS, F_XBZRLE, F_SUBPAGE, ENCODING_XBZRLE, S_ROUND, S_STATE, S_EOF,
   METHOD_CODES, HEADER_BYTES, crc32, type Method,
 } from './stream.ts';
 import { xbzrleDecode, XbzrleError } from './xbzrle.ts';
@@ -18,6 +18,8 @@ export interface ReceiveTarget {
   readPage(gpa: number): Uint8Array;
   writeRam(gpa: number, data: Uint8Array): void;
   applyState(state: unknown): void;
+  /** SHA-256 of the destination's guest RAM (hex), checked against the source's at stop-and-copy. */
+  ramHash?(): string;
 }
 
 type Op = { gpa: number; data: Uint8Array; what: string };
@@ -31,6 +33,8 @@ export class StreamReceiver {
   private headerDone = false;
   method: Method | null = null;
   done = false;
+  /** True once the source's RAM hash matched the destination's. */
+  ramVerified = false;
   readonly stats: ReceiveStats = { sections: 0, records: 0, bytes: 0, rounds: 0 };
 
   constructor(private readonly target: ReceiveTarget) {}
@@ -96,6 +100,17 @@ export class StreamReceiver {
       if (b.length - p < 4) return null;
       this.checkCrc(start, p, `end marker (section ${n})`);
       this.done = true;
+      return p + 4;
+    }
+    if (kind === S_RAM_HASH) {
+      if (b.length - p < 32 + 4) return null;
+      const want = Buffer.from(b.subarray(p, p + 32)).toString('hex');
+      p += 32;
+      this.checkCrc(start, p, `section ${n} (RAM hash)`);
+      const got = this.target.ramHash?.();
+      if (got !== undefined && got !== want) throw new MigrationStreamError(`section ${n}: the destination's guest RAM (SHA-256 ${got.slice(0, 16)}…) differs from the source's (${want.slice(0, 16)}…)`);
+      this.ramVerified = got !== undefined;
+      this.stats.sections++; this.stats.records++;
       return p + 4;
     }
     if (kind !== S_ROUND && kind !== S_STATE) throw new MigrationStreamError(`section ${n} at byte ${at(start)}: unknown section kind 0x${kind.toString(16)}`);

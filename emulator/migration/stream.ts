@@ -11,7 +11,7 @@ export const PAGE = 4096, SUBPAGE = 128;
 export const F_ZERO = 0x002, F_PAGE = 0x008, F_EOS = 0x010, F_XBZRLE = 0x040, F_SUBPAGE = 0x080;
 export const ENCODING_XBZRLE = 0x01;
 // Section kinds.
-export const S_ROUND = 0x02, S_STATE = 0x04, S_EOF = 0x1f;
+export const S_ROUND = 0x02, S_STATE = 0x04, S_RAM_HASH = 0x05, S_EOF = 0x1f;
 
 export const METHOD_CODES = { '4k': 1, xbzrle: 2, spp: 3, 'spp-naive': 4 } as const;
 export type Method = keyof typeof METHOD_CODES;
@@ -71,6 +71,8 @@ export class SectionWriter {
   xbzrle(gpa: number, enc: Uint8Array): void { this.w.u64(gpa + F_XBZRLE); this.w.u8(ENCODING_XBZRLE); this.w.u16(enc.length); this.w.bytes(enc); this.records++; }
   /** One 128-byte sub-page: the page address, then the paper's extra metadata byte naming the sub-page. */
   subpage(gpa: number, index: number, data: Uint8Array): void { this.w.u64(gpa + F_SUBPAGE); this.w.u8(index); this.w.bytes(data); this.records++; }
+  /** Raw bytes (the RAM hash section). */
+  raw(data: Uint8Array): void { this.w.bytes(data); }
   /** A state blob (stop-and-copy: CPU and devices). */
   blob(data: Uint8Array): void { this.w.u32(data.length); this.w.bytes(data); this.records++; }
   end(withEos: boolean): void {
