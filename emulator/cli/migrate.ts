@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
+import { SingleBar, Presets } from 'cli-progress';
 import { connect, type Socket } from 'node:net';
 import type { IncomingResult } from './incoming.ts';
 import { Machine, BufferedSerial } from '../machine/machine.ts';
@@ -132,7 +133,15 @@ export function migrateWorkload(path: string, args: string[], methods: Method[],
   const reference = (ref.serial as BufferedSerial).text();
   const runs: MigrationReport[] = [];
   for (const method of methods) {
-    runs.push(pseudoMigrate(boot, { ...config, method, onRound: progress ? (r) => printRound(method, r) : undefined }, reference));
+    // On a terminal, one cli-progress bar per method advancing by round; elsewhere (logs, CI) a line per round.
+    const bar = progress && process.stderr.isTTY
+      ? new SingleBar({ format: `  ${method.padEnd(9)} {bar} round {value}/{total}  {mib} MiB this round  {units} units  {faults} SPP faults`, stream: process.stderr, hideCursor: true }, Presets.shades_classic)
+      : null;
+    bar?.start(config.maxRounds, 0, { mib: '0', units: 0, faults: 0 });
+    const onRound = !progress ? undefined : bar === null ? (r: MigrationReport['rounds'][number]) => printRound(method, r)
+      : (r: MigrationReport['rounds'][number]) => bar.update(r.round, { mib: (r.bytes / 1048576).toFixed(2), units: r.units, faults: r.sppFaults });
+    runs.push(pseudoMigrate(boot, { ...config, method, onRound }, reference));
+    if (bar) { bar.setTotal(runs[runs.length - 1].rounds.length); bar.stop(); }
   }
   return { workload: basename(path, '.elf'), args, ipsNote, config: { ...config, method: methods[0] }, runs, reference };
 }
