@@ -51,7 +51,7 @@ export async function runSuite(profileName: string, opts: { plot?: string; json?
     if (!found) throw new UsageError(`no IPS for ${w.name} in guest-images/ips.json (npx x86vmx measure-ips)`);
     const config: Omit<MigrationConfig, 'method'> = {
       tracker: opts.tracker, bandwidth: opts.bandwidth, downtimeMs: prof.downtimeMs, maxRounds: opts.maxRounds,
-      ips: found.ips * prof.ipsScale, startAfter: 2_000_000,
+      ips: found.ips * prof.ipsScale, startAfter: -0.25,
     };
     const note = `${found.note}${prof.ipsScale !== 1 ? ` × ${prof.ipsScale}` : ''}`;
     process.stderr.write(`${w.name} ${w.args.join(' ')}: IPS ${config.ips.toExponential(3)} (${note})\n`);

@@ -20,7 +20,7 @@ import { runSuite } from './migrate-suite.ts';
 
 export const MIGRATE_USAGE = `usage: x86vmx migrate PROGRAM.elf [-- ARGS] [--method 4k|xbzrle|spp|spp-naive|all]
                   [--tracker write-protect|dirty-bits|pml] [--bandwidth 1g] [--downtime 300ms]
-                  [--max-rounds 20] [--ips N | --ips-scale F] [--memory MiB] [--start-after N] [--xbzrle-cache SIZE]
+                  [--max-rounds 20] [--ips N | --ips-scale F] [--memory MiB] [--start-after N|P%] [--xbzrle-cache SIZE]
                   [--json FILE] [--plot DIR] [--to tcp://127.0.0.1:PORT]
        x86vmx migrate --suite quick|full [--results FILE.md] [--plot DIR] [--json FILE] [--tracker T]`;
 
@@ -96,13 +96,22 @@ export function migrationOptions(p: ParsedArgs, program: string, args: string[])
       downtimeMs: parseDuration(String(p.flags.get('downtime') ?? '300ms')),
       maxRounds: intFlag(p, 'max-rounds', 20, 1, 1000),
       ips,
-      startAfter: intFlag(p, 'start-after', 2_000_000, 0),
+      startAfter: startAfterFlag(p),
       xbzrleCacheBytes: p.flags.has('xbzrle-cache') ? parseSize(String(p.flags.get('xbzrle-cache')), '--xbzrle-cache', 1024) : undefined,
     },
   };
 }
 
 const mib = (b: number) => (b / 1048576).toFixed(2);
+
+/** --start-after N (instructions) or P% (of a run that never migrated; default 25%), as MigrationConfig.startAfter. */
+function startAfterFlag(p: ParsedArgs): number {
+  const v = p.flags.get('start-after');
+  if (v === undefined) return -0.25;
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(String(v));
+  if (m) { const f = Number(m[1]) / 100; if (f > 1) throw new UsageError('--start-after: at most 100%'); return -f; }
+  return intFlag(p, 'start-after', 0, 0);
+}
 
 export function printRound(method: Method, r: MigrationReport['rounds'][number]): void {
   const unit = method.startsWith('spp') ? 'units' : 'pages';
@@ -129,7 +138,7 @@ export function migrateWorkload(path: string, args: string[], methods: Method[],
   const bytes = readFileSync(path);
   const boot = bootFor(path, bytes, args, memoryMiB);
   const ref = boot({});
-  ref.run();
+  const refRun = ref.run();
   const reference = (ref.serial as BufferedSerial).text();
   const runs: MigrationReport[] = [];
   for (const method of methods) {
@@ -140,7 +149,7 @@ export function migrateWorkload(path: string, args: string[], methods: Method[],
     bar?.start(config.maxRounds, 0, { mib: '0', units: 0, faults: 0 });
     const onRound = !progress ? undefined : bar === null ? (r: MigrationReport['rounds'][number]) => printRound(method, r)
       : (r: MigrationReport['rounds'][number]) => bar.update(r.round, { mib: (r.bytes / 1048576).toFixed(2), units: r.units, faults: r.sppFaults });
-    runs.push(pseudoMigrate(boot, { ...config, method, onRound }, reference));
+    runs.push(pseudoMigrate(boot, { ...config, method, onRound }, reference, refRun.instructions));
     if (bar) { bar.setTotal(runs[runs.length - 1].rounds.length); bar.stop(); }
   }
   return { workload: basename(path, '.elf'), args, ipsNote, config: { ...config, method: methods[0] }, runs, reference };

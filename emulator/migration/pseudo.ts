@@ -27,7 +27,11 @@ export interface MigrationConfig {
   ips: number;
   /** XBZRLE cache bytes (default: 512 MB scaled to the guest, see defaultCacheBytes). */
   xbzrleCacheBytes?: number;
-  /** Guest instructions run before the migration starts (the workload is running when it begins). */
+  /**
+   * Guest instructions run before the migration starts (the workload is running when it begins).
+   * A negative value -f means the fraction f of a run that never migrated (pseudoMigrate's
+   * `referenceInstructions`), e.g. -0.25: a quarter of the way through the workload.
+   */
   startAfter: number;
   /** Called with each round's report as it completes. */
   onRound?: (r: RoundReport) => void;
@@ -77,11 +81,12 @@ const TRACKING_EVENTS: CostEvent[] = ['dirty-fault', 'pml-full', 'pml-entry', 'd
 
 export type Boot = (opts: { dirtyTracker?: DirtyTrackerKind }) => VmxMachine;
 
-export function pseudoMigrate(boot: Boot, cfg: MigrationConfig, reference: string | null): MigrationReport {
+export function pseudoMigrate(boot: Boot, cfg: MigrationConfig, reference: string | null, referenceInstructions = 0): MigrationReport {
   const pageMethod = cfg.method === '4k' || cfg.method === 'xbzrle';
   const src = boot({ dirtyTracker: pageMethod ? cfg.tracker : undefined });
   const vm = src.vm, cpu = vm.cpu;
-  if (cfg.startAfter > 0) src.run(cfg.startAfter);
+  const startAfter = cfg.startAfter >= 0 ? cfg.startAfter : Math.round(-cfg.startAfter * referenceInstructions);
+  if (startAfter > 0) src.run(startAfter);
   // Tracking starts with round 1.
   if (pageMethod) vm.setMemoryRegion({ slot: 0, guestPhysAddr: 0, size: src.ramBytes, logDirtyPages: true });
   else vm.enableSubpageTracking({ prediction: cfg.method === 'spp' });

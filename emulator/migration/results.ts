@@ -67,12 +67,19 @@ function comparison(runs: MigrateRun[]): string[] {
   const item = (claim: string, ours: string, verdict: string, why: string) => lines.push(`- **${claim}**`, `  - ours: ${ours}`, `  - ${verdict}: ${why}`);
   const gs = get('game-search');
   if (gs) {
-    const k = bytesPerLaterRound(by(gs, '4k')), s = bytesPerLaterRound(by(gs, 'spp'));
+    const k4 = by(gs, '4k'), sp = by(gs, 'spp');
+    const k = bytesPerLaterRound(k4), s = bytesPerLaterRound(sp);
     const ratio = k / s;
+    const perRound = later(sp).map((x) => {
+      const y = k4.rounds.find((z) => z.round === x.round && !z.stopAndCopy);
+      return y ? `round ${x.round}: ${(y.bytes / x.bytes).toFixed(1)}×` : null;
+    }).filter((x) => x !== null).join(', ');
     item('531.deepsjeng_r: only 128-byte completed; 4-KiB never shrank the transfer (Fig. 6).',
-      `game-search: 4k ${by(gs, '4k').converged ? 'converged' : 'did not converge'} in ${by(gs, '4k').rounds.length} rounds, spp ${by(gs, 'spp').converged ? 'converged' : 'did not converge'} in ${by(gs, 'spp').rounds.length}; per pre-copy round after round 1, 4k sent ${mib(k)} MiB and spp ${mib(s)} MiB (${Number.isFinite(ratio) ? ratio.toFixed(1) + '×' : 'n/a'} less).`,
+      `game-search: 4k ${k4.converged ? 'converged' : 'did not converge'} in ${k4.rounds.length} rounds, spp ${sp.converged ? 'converged' : 'did not converge'} in ${sp.rounds.length}; per pre-copy round after round 1, 4k sent ${mib(k)} MiB and spp ${mib(s)} MiB on average (${Number.isFinite(ratio) ? ratio.toFixed(1) + '×' : 'n/a'} less; ${perRound || 'no common pre-copy rounds'}).` +
+      (sp.guestFinishedInRound !== null ? ` The guest finished during round ${sp.guestFinishedInRound}.` : ''),
       Number.isFinite(ratio) && ratio >= 4 ? 'matches' : 'differs',
-      'the transposition table takes 16-byte writes at random indices over all its pages, so most written pages have one or two written sub-pages; 4k sends each whole.');
+      'the transposition table takes 16-byte writes at random indices over all its pages, so a short round leaves one or two written sub-pages per page and 4k sends each page whole. ' +
+      'Round 2 carries everything written during round 1, which lasts as long as sending all nonzero memory takes; in that time the search writes many entries into every page of the table, so round 2 saves less than the later, shorter rounds.');
   }
   const st = get('stencil');
   if (st) {
