@@ -50,6 +50,7 @@ export class StreamReceiver {
     this.pos = 0;
     this.stats.bytes += chunk.length;
     while (!this.done && this.step()) { /* parse as far as the bytes go */ }
+    if (this.done && this.pos < this.buf.length) throw new MigrationStreamError(`${this.buf.length - this.pos} bytes after the end of the stream (byte ${this.base + this.pos})`);
   }
 
   /** End of input: a stream that did not reach its end marker is truncated. */
@@ -94,6 +95,7 @@ export class StreamReceiver {
     const view = new DataView(b.buffer, b.byteOffset);
     const kind = b[start], round = view.getUint32(start + 1);
     let p = start + 5;
+    this.partialRecord = '';
     const ops: Op[] = [];
     const xbz: { gpa: number; enc: Uint8Array; what: string }[] = [];
     if (kind === S_EOF) {
@@ -166,18 +168,26 @@ export class StreamReceiver {
     }
     if (b.length - p < 4) { this.partialRecord = `checksum of round ${round}`; return null; }
     this.checkCrc(start, p, `round ${round} (section ${n}, ${ops.length} records)`);
-    // Decode XBZRLE pages on copies before anything is written.
+    // Apply the records in order to copies of the pages they touch (an XBZRLE record decodes against
+    // the page as the earlier records of this section left it); write the copies only if all succeed.
+    const shadow = new Map<number, Uint8Array>();
+    const pageOf = (gpa: number) => {
+      const base = gpa - (gpa % PAGE);
+      let pg = shadow.get(base);
+      if (pg === undefined) { pg = this.target.readPage(base).slice(); shadow.set(base, pg); }
+      return pg;
+    };
     for (const op of ops) {
-      if (!op.what.startsWith('xbzrle:')) continue;
-      const x = xbz[Number(op.what.slice(7))];
-      const page = this.target.readPage(x.gpa).slice();
-      try { xbzrleDecode(x.enc, page); } catch (e) {
-        if (e instanceof XbzrleError) throw new MigrationStreamError(`${x.what}: bad XBZRLE encoding: ${e.message}`);
-        throw e;
-      }
-      op.data = page;
+      const pg = pageOf(op.gpa);
+      if (op.what.startsWith('xbzrle:')) {
+        const x = xbz[Number(op.what.slice(7))];
+        try { xbzrleDecode(x.enc, pg); } catch (e) {
+          if (e instanceof XbzrleError) throw new MigrationStreamError(`${x.what}: bad XBZRLE encoding: ${e.message}`);
+          throw e;
+        }
+      } else pg.set(op.data, op.gpa % PAGE);
     }
-    for (const op of ops) this.target.writeRam(op.gpa, op.data);
+    for (const [gpa, pg] of shadow) this.target.writeRam(gpa, pg);
     this.partialRecord = '';
     this.stats.sections++; this.stats.records += ops.length; this.stats.rounds++;
     return p + 4;
