@@ -50,7 +50,7 @@ export class RamSender {
     if (isZero(data)) {
       sec.zero(gpa);
       n.zeroPages++;
-      this.cache?.insert(gfn, data); // QEMU keeps zero pages in the cache too (so a later write encodes against zeros)
+      if (!firstRound) this.cache?.insert(gfn, data); // so a later write encodes against the zeros
       return;
     }
     if (this.cache !== null && !firstRound) {
@@ -70,7 +70,9 @@ export class RamSender {
     }
     sec.page(gpa, data);
     n.fullPages++;
-    this.cache?.insert(gfn, data);
+    // As QEMU, the cache starts after the first pass (bulk stage): round 1 would only fill it with
+    // pages that never change, evicting the working set of a direct-mapped cache.
+    if (!firstRound) this.cache?.insert(gfn, data);
   }
 
   /** Round 1: all of guest memory (slot by slot). */

@@ -135,13 +135,21 @@ describe('pseudo-migration of game-search 1 5 5 (16 MiB): every converged run ve
     expect(faults(spp!)).toBeLessThanOrEqual(faults(naive!));
   });
 
-  it('xbzrle with a cache holding all of RAM sends deltas, and still verifies', () => {
-    const rep = pseudoMigrate(boot, { ...CONFIG, method: 'xbzrle', tracker: 'pml', xbzrleCacheBytes: MIB << 20 }, reference);
+  it('xbzrle with a cache holding all of RAM sends deltas from round 3 on, and still verifies', () => {
+    // More, shorter rounds than CONFIG: a faster guest and a tighter downtime limit.
+    const rep = pseudoMigrate(boot, { ...CONFIG, ips: 3e8, downtimeMs: 0.5, method: 'xbzrle', tracker: 'pml', xbzrleCacheBytes: MIB << 20 }, reference);
     expect(rep.converged).toBe(true);
     expect(rep.verified).toBe(true);
     expect(rep.output).toBe(reference);
-    const later = rep.rounds.slice(1);
-    expect(later.reduce((a, r) => a + r.xbzrleMisses, 0)).toBe(0); // every page is in the cache
+    expect(rep.rounds.length).toBeGreaterThanOrEqual(3);
+    // As QEMU: nothing is cached in round 1 (the bulk stage), so round 2 looks up nothing it could hit…
+    expect(rep.rounds[0].xbzrleHits + rep.rounds[0].xbzrleMisses).toBe(0);
+    expect(rep.rounds[1].xbzrleHits).toBe(0);
+    // …round 2 inserts what it sends, so from round 3 on pages written again hit and go as deltas
+    // (a page written for the first time still misses once).
+    const later = rep.rounds.slice(2);
+    expect(rep.rounds[1].xbzrleMisses).toBeGreaterThan(0);
+    expect(later.reduce((a, r) => a + r.xbzrleHits, 0)).toBeGreaterThan(0);
     expect(later.reduce((a, r) => a + r.xbzrlePages, 0)).toBeGreaterThan(0);
   });
 });
