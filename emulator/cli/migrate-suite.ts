@@ -35,7 +35,7 @@ export const PROFILES: Record<string, SuiteProfile> = {
     name: 'full', memoryMiB: 16, downtimeMs: 5, ipsScale: 1,
     workloads: [
       { name: 'idle', args: ['20', '10'] }, { name: 'alloc-churn', args: ['160'] }, { name: 'stencil', args: ['128', '24'] },
-      { name: 'event-sim', args: ['20000', '50000'] }, { name: 'game-search', args: ['4', '8', '10'] },
+      { name: 'event-sim', args: ['20000', '50000'] }, { name: 'game-search', args: ['4', '10', '20'] },
       { name: 'lz-compress', args: ['256', '2'] }, { name: 'memclear', args: ['256', '40'] },
     ],
   },
