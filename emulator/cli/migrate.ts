@@ -199,11 +199,11 @@ export async function migrateCommand(argv: string[]): Promise<number> {
   if (p.positional.length !== 1) throw new UsageError(MIGRATE_USAGE);
   const path = p.positional[0];
   const program = basename(path, '.elf');
-  const { config, methods, memoryMiB, ipsNote } = migrationOptions(p, program, p.rest);
   try { readFileSync(path); } catch (e) {
     process.stderr.write(`x86vmx: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return EXIT_BAD_IMAGE;
   }
+  const { config, methods, memoryMiB, ipsNote } = migrationOptions(p, program, p.rest);
   process.stderr.write(`migrating ${program} ${p.rest.join(' ')}: ${memoryMiB} MiB guest, ${config.bandwidth / 1e9} Gbit/s, downtime ${config.downtimeMs} ms, ` +
     `max ${config.maxRounds} rounds, IPS ${config.ips.toExponential(3)} (${ipsNote}), XBZRLE cache ${mib(config.xbzrleCacheBytes ?? defaultCacheBytes(memoryMiB << 20))} MiB\n`);
   const to = p.flags.get('to');
