@@ -70,6 +70,8 @@ export class StreamReceiver {
       const v = new DataView(b.buffer, b.byteOffset + this.pos);
       if (v.getUint32(0) !== MAGIC) throw new MigrationStreamError(`not a migration stream (magic 0x${v.getUint32(0).toString(16)})`);
       if (v.getUint32(4) !== VERSION) throw new MigrationStreamError(`stream version ${v.getUint32(4)} (this destination reads ${VERSION})`);
+      const crc = crc32(b, this.pos, this.pos + HEADER_BYTES - 4);
+      if (v.getUint32(HEADER_BYTES - 4) !== crc) throw new MigrationStreamError(`stream header checksum mismatch (stream 0x${v.getUint32(HEADER_BYTES - 4).toString(16).padStart(8, '0')}, computed 0x${crc.toString(16).padStart(8, '0')})`);
       const ram = v.getUint32(8) * 4294967296 + v.getUint32(12);
       if (ram !== this.target.ramBytes) throw new MigrationStreamError(`the source has ${ram} bytes of RAM, this destination ${this.target.ramBytes}`);
       const code = v.getUint8(16);

@@ -55,10 +55,13 @@ export class StreamWriter {
 
 export interface StreamHeader { ramBytes: number; method: Method }
 
+/** Header: magic, version, RAM bytes, method, page size, then a CRC-32 of those 21 bytes. */
 export function writeHeader(w: StreamWriter, h: StreamHeader): void {
+  const start = w.len;
   w.u32(MAGIC); w.u32(VERSION); w.u64(h.ramBytes); w.u8(METHOD_CODES[h.method]); w.u32(PAGE);
+  w.u32(crc32(w.buf, start, w.len));
 }
-export const HEADER_BYTES = 21;
+export const HEADER_BYTES = 25;
 
 /** Builds one section: kind byte, records, then the CRC-32 of everything since the kind byte. */
 export class SectionWriter {

@@ -50,7 +50,7 @@ const reports = new Map<string, MigrationReport>();
 function roundPages(s: Uint8Array): Map<number, Uint8Array | null>[] {
   const v = new DataView(s.buffer, s.byteOffset, s.length);
   const rounds: Map<number, Uint8Array | null>[] = [];
-  let p = 21;
+  let p = 25; // the stream header (stream.ts HEADER_BYTES)
   while (s[p] === 0x02) {
     p += 5;
     const m = new Map<number, Uint8Array | null>();

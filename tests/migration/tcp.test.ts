@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { serveIncoming } from '../../emulator/cli/incoming.ts';
-import { StreamWriter, SectionWriter, writeHeader, S_ROUND } from '../../emulator/migration/stream.ts';
+import { StreamWriter, SectionWriter, writeHeader, S_ROUND, HEADER_BYTES } from '../../emulator/migration/stream.ts';
 
 const CLI = 'bin/x86vmx.mjs';
 const GAME = 'guest-images/build/apps/game-search.elf';
@@ -53,7 +53,7 @@ describe('migration over TCP', () => {
     w.bytes(new Uint8Array(4096));
     sec.end(true);
     const bytes = w.take();
-    expect(bytes[21 + 5 + 8 + 4096 + 6]).toBe(0x21); // the flags byte of record 2 as written (0x2000 | 0x100 → …21 00)
+    expect(bytes[HEADER_BYTES + 5 + 8 + 4096 + 6]).toBe(0x21); // the flags byte of record 2 as written (0x2000 | 0x100 → …21 00)
     const reply = await new Promise<string>((resolve, reject) => {
       let got = '';
       const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => { s.end(bytes); });
