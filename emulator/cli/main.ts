@@ -1,15 +1,17 @@
-// x86vmx command line: run · migrate · bench · measure-ips (debug arrives with its issue).
+// x86vmx command line: run · debug · migrate · bench · measure-ips.
 import { runCommand, RUN_USAGE, EXIT_USAGE } from './run.ts';
 import { benchCommand } from './bench.ts';
 import { measureIpsCommand } from './measure-ips.ts';
 import { migrateCommand, MIGRATE_USAGE } from './migrate.ts';
 import { incomingCommand, INCOMING_USAGE } from './incoming.ts';
 import { UsageError } from './args.ts';
+import { debugCommand, DEBUG_USAGE } from '../debugger/cli.ts';
 
 const USAGE = `x86vmx — x86-64 emulator with VMX, EPT and SPP
 
 commands:
   ${RUN_USAGE.replace(/\n/g, '\n  ')}
+  ${DEBUG_USAGE.replace('usage: ', '')}
   ${MIGRATE_USAGE.replace(/\n/g, '\n  ')}
   ${INCOMING_USAGE.replace('usage: ', '')}
   x86vmx bench [--json FILE]
@@ -21,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'run': return runCommand(rest);
+      case 'debug': return await debugCommand(rest);
       case 'bench': return benchCommand(rest);
       case 'migrate': return await migrateCommand(rest);
       case 'incoming': return await incomingCommand(rest);
