@@ -10,9 +10,9 @@ import { debugCommand, DEBUG_USAGE } from '../debugger/cli.ts';
 const USAGE = `x86vmx — x86-64 emulator with VMX, EPT and SPP
 
 commands:
-  ${RUN_USAGE.replace(/\n/g, '\n  ')}
+  ${RUN_USAGE.replace('usage: ', '').replace(/\n/g, '\n  ')}
   ${DEBUG_USAGE.replace('usage: ', '')}
-  ${MIGRATE_USAGE.replace(/\n/g, '\n  ')}
+  ${MIGRATE_USAGE.replace('usage: ', '').replace(/\n/g, '\n  ')}
   ${INCOMING_USAGE.replace('usage: ', '')}
   x86vmx bench [--json FILE]
   x86vmx measure-ips [NAME[:ARG,ARG…]…] [--runs N] [--out FILE]
