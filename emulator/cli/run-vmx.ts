@@ -8,6 +8,7 @@ import { VmxMachine } from '../vmm/vmx-machine.ts';
 import { TRACKERS, type DirtyTrackerKind } from '../hypervisor/dirty-log.ts';
 import { EXIT_REASON_NAMES } from '../hypervisor/cost-model.ts';
 import { dirtyPages } from '../hypervisor/memory-slots.ts';
+import { popcount } from '../hypervisor/subpage.ts';
 import { describeImage } from '../loader/index.ts';
 import { type ParsedArgs, intFlag, UsageError } from './args.ts';
 
@@ -52,8 +53,6 @@ export function runVmx(staging: Machine, serial: SerialBackend, p: ParsedArgs, m
   if (p.flags.has('stats')) printVmxStats(m, r, path, bytes, tracker as string | undefined, subpages, log);
   return r;
 }
-
-function popcount(x: number): number { let n = 0; for (x >>>= 0; x; x &= x - 1) n++; return n; }
 
 function printVmxStats(m: VmxMachine, r: RunResult, path: string, bytes: Uint8Array, tracker: string | undefined, subpages: boolean, log: RoundLog): void {
   const vm = m.vm, ex = vm.exits;

@@ -10,10 +10,6 @@ export type CostEvent =
   | 'vmx-insn' | 'exception' | 'other-exit'
   | 'invept' | 'dirty-scan' | 'pml-entry' | 'spp-reprotect';
 
-export const EXIT_EVENTS: CostEvent[] = [
-  'ept-map', 'mmio', 'dirty-fault', 'spp-violation', 'spp-miss', 'spp-user', 'pml-full', 'io-kernel', 'io-user',
-  'hlt', 'ext-int', 'int-window', 'cpuid', 'cr-access', 'msr', 'vmx-insn', 'exception', 'other-exit',
-];
 
 /**
  * Host instructions per event. A VM exit costs a round trip through the CPU (exit, KVM's entry and

@@ -32,7 +32,8 @@ export interface SubpageStats {
 export interface StosInfo { rdi: number; rcx: number; size: number; down: boolean }
 
 const ALL = 0xffffffff;
-function popcount(x: number): number { let n = 0; for (x >>>= 0; x; x &= x - 1) n++; return n; }
+/** Number of set bits of a 32-bit sub-page mask. */
+export function popcount(x: number): number { let n = 0; for (x >>>= 0; x; x &= x - 1) n++; return n; }
 
 export class SubpageTracker {
   active = false;

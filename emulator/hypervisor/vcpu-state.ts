@@ -2,10 +2,9 @@
 // kvm_sregs, and its conversions to and from the CPU's registers and the VMCS guest-state area
 // (SDM Vol. 3C 24.4). 64-bit values are bigint: this is the cold API, never the hot path.
 import { Cpu, LDTR, TR } from '../cpu/state.ts';
-import { getRflags, setRflags } from '../cpu/flags.ts';
-import { updateMode } from '../cpu/segments.ts';
+import { getRflags } from '../cpu/flags.ts';
 import { hostVmread, hostVmwrite, fields as F } from '../vmx/index.ts';
-import { arOf, attrOf, AR_UNUSABLE } from '../vmx/access-rights.ts';
+import { arOf, AR_UNUSABLE } from '../vmx/access-rights.ts';
 import { GUEST_SEL, GUEST_BASE, GUEST_LIMIT, GUEST_AR } from '../vmx/exit.ts';
 
 export const REG_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const;
@@ -63,11 +62,6 @@ export function gprsToCpu(c: Cpu, r: Partial<Regs>): void {
   });
 }
 
-export function regsToCpu(c: Cpu, r: Regs): void {
-  gprsToCpu(c, r);
-  c.rip = addr(r.rip);
-  setRflags(c, Number(r.rflags & 0xffffffffn), ~0);
-}
 
 export function sregsFromCpu(c: Cpu): Sregs {
   const s = {} as Sregs;
@@ -79,17 +73,6 @@ export function sregsFromCpu(c: Cpu): Sregs {
   return s;
 }
 
-export function sregsToCpu(c: Cpu, s: Sregs): void {
-  SEG_KEYS.forEach((k, i) => {
-    const g = s[k];
-    c.segSel[i] = g.selector; c.segBase[i] = addr(g.base); c.segLimit[i] = g.limit >>> 0; c.segAttr[i] = attrOf(arFromSegment(g));
-  });
-  c.gdtBase = addr(s.gdt.base); c.gdtLimit = s.gdt.limit; c.idtBase = addr(s.idt.base); c.idtLimit = s.idt.limit;
-  c.cr0 = Number(s.cr0 & 0xffffffffn); c.cr2 = addr(s.cr2); c.cr3 = Number(s.cr3); c.cr4 = Number(s.cr4 & 0xffffffffn);
-  c.efer = Number(s.efer & 0xffffffffn);
-  c.writeCr8(Number(s.cr8 & 15n));
-  updateMode(c);
-}
 
 // ---------------------------------------------------------------- the VMCS guest-state area
 

@@ -69,7 +69,7 @@ export class Vcpu {
   private saved: { rl: Int32Array; rh: Int32Array; xmm: Int32Array; mxcsr: number; cr2: number } | null = null;
   /** The decode of the instruction at the last SPP fault, keyed by RIP and retired-instruction count. */
   private stosKey = '';
-  private stosInfo: StosInfo | null = null;
+  private stosInfo: (StosInfo & { addrSize: number }) | null = null;
   lastExit: VmExitInfo | null = null;
   instructionsRetiredByVmm = 0;
 
@@ -552,16 +552,15 @@ export class Vcpu {
     if (d === null || !d.valid) return null;
     const i = d.insn;
     if ((i.op !== 0xaa && i.op !== 0xab) || i.rep === 0) return null;
-    this.stosInfo = { rdi: 0, rcx: 0, size: i.op === 0xaa ? 1 : i.opSize / 8, down: false };
-    (this.stosInfo as StosInfo & { addr: number }).addr = i.addrSize;
+    this.stosInfo = { rdi: 0, rcx: 0, size: i.op === 0xaa ? 1 : i.opSize / 8, down: false, addrSize: i.addrSize };
     return this.refreshStos();
   }
 
   private refreshStos(): StosInfo | null {
-    const st = this.stosInfo as (StosInfo & { addr: number }) | null;
+    const st = this.stosInfo;
     if (st === null) return null;
     const c = this.vm.cpu;
-    const reg = (n: number) => st.addr === 64 ? c.rh[n] * TWO32 + (c.rl[n] >>> 0) : st.addr === 32 ? c.rl[n] >>> 0 : c.rl[n] & 0xffff;
+    const reg = (n: number) => st.addrSize === 64 ? c.rh[n] * TWO32 + (c.rl[n] >>> 0) : st.addrSize === 32 ? c.rl[n] >>> 0 : c.rl[n] & 0xffff;
     st.rcx = reg(1);
     st.rdi = reg(7) + (this.guestMode() === MODE_LONG64 ? 0 : this.r(F.GUEST_ES_BASE));
     st.down = (this.r(F.GUEST_RFLAGS) & DF) !== 0;

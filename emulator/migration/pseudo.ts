@@ -9,7 +9,7 @@ import { VmxMachine } from '../vmm/vmx-machine.ts';
 import { BufferedSerial } from '../machine/machine.ts';
 import type { DirtyTrackerKind } from '../hypervisor/dirty-log.ts';
 import { dirtyPages } from '../hypervisor/memory-slots.ts';
-import { DEFAULT_COSTS as DEFAULT_COSTS_LOOKUP, type CostEvent } from '../hypervisor/cost-model.ts';
+import { DEFAULT_COSTS, type CostEvent } from '../hypervisor/cost-model.ts';
 import { StreamWriter, SectionWriter, writeHeader, S_ROUND, S_STATE, S_RAM_HASH, S_EOF, PAGE, type Method } from './stream.ts';
 import { StreamReceiver, type ReceiveTarget } from './receiver.ts';
 import { RamSender, type RoundCounts } from './sender.ts';
@@ -147,7 +147,7 @@ export function pseudoMigrate(boot: Boot, cfg: MigrationConfig, reference: strin
   const guestInstructions = cpu.icount - i0;
   const events: Record<string, number> = {};
   for (const e of TRACKING_EVENTS) { const d = vm.exits.get(e) - (events0.get(e) ?? 0); if (d) events[e] = d; }
-  const vmmInstructions = Object.entries(events).reduce((a, [e, k]) => a + k * (DEFAULT_COSTS_LOOKUP[e as CostEvent] ?? 0), 0);
+  const vmmInstructions = Object.entries(events).reduce((a, [e, k]) => a + k * (DEFAULT_COSTS[e as CostEvent] ?? 0), 0);
   const last = rounds[rounds.length - 1];
   const formatted = rounds.reduce((a, r) => a + r.pagesFormatted, 0);
   const report: MigrationReport = {
@@ -158,17 +158,17 @@ export function pseudoMigrate(boot: Boot, cfg: MigrationConfig, reference: strin
     formatNsPerPage: formatted ? rounds.reduce((a, r) => a + r.formatNs, 0) / formatted : 0,
     memoryOverhead: { xbzrleCacheBytes: sender.cache ? cacheBytes : 0, sppTableBytes: (vm.mmu.spp?.tablePages ?? 0) * PAGE },
     runtimeOverhead: { vmmInstructions, guestInstructions, ratio: guestInstructions ? vmmInstructions / guestInstructions : 0, events },
-    xbzrleCacheBytes: cacheBytes, output: '', outputBeforeStop: (src.serial as { text?: () => string }).text?.() ?? '',
+    xbzrleCacheBytes: cacheBytes, output: '', outputBeforeStop: serialText(src),
   };
-  if (!converged) { report.output = (src.serial as { text?: () => string }).text?.() ?? ''; return report; }
+  if (!converged) { report.output = serialText(src); return report; }
 
   // Verification: nothing lost. Memory and state first, then the destination runs to the end.
   receiver.finish();
   const diff = compareMachines(src, dst);
   if (diff !== null) { report.verified = false; report.verifyMessage = diff; return report; }
-  const before = (src.serial as { text?: () => string }).text?.() ?? '';
+  const before = serialText(src);
   dst.run();
-  const after = (dst.serial as { text?: () => string }).text?.() ?? '';
+  const after = serialText(dst);
   report.output = before + after;
   if (reference !== null && report.output !== reference) {
     let i = 0;
@@ -181,6 +181,9 @@ export function pseudoMigrate(boot: Boot, cfg: MigrationConfig, reference: strin
   report.verifyMessage = reference === null ? 'memory and state equal (no reference output)' : 'memory, CPU and device state equal; output equals the never-migrated run';
   return report;
 }
+
+/** What a machine's serial backend has printed (a BufferedSerial keeps it; others do not). */
+function serialText(m: VmxMachine): string { return m.serial instanceof BufferedSerial ? m.serial.text() : ''; }
 
 /** The destination VM as the receiver sees it. */
 export function targetOf(dst: VmxMachine): ReceiveTarget {

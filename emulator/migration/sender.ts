@@ -4,6 +4,7 @@
 import type { Vm } from '../hypervisor/vm.ts';
 import { type SectionWriter, type Method, PAGE, SUBPAGE, RECORD_BYTES } from './stream.ts';
 import { XbzrleCache, xbzrleEncode } from './xbzrle.ts';
+import { popcount } from '../hypervisor/subpage.ts';
 
 export interface RoundCounts {
   /** Pages or sub-pages sent (the unit of the method). */
@@ -102,8 +103,7 @@ export class RamSender {
     for (const [gfn, mask] of written) {
       const data = this.page(gfn), gpa = gfn * PAGE;
       n.pagesFormatted++;
-      let k = 0;
-      for (let m = mask >>> 0; m; m &= m - 1) k++;
+      const k = popcount(mask);
       if (isZero(data)) { sec.zero(gpa); n.zeroPages++; n.units++; continue; }
       if (k >= wholeAt) { sec.page(gpa, data); n.fullPages++; n.units += 32; continue; }
       for (let i = 0; i < 32; i++) {

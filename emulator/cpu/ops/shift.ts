@@ -244,8 +244,8 @@ const cl6 = (c: Cpu): number => c.rl[RCX] & 0x3f;
 
 function sh8(c: Cpu, op: number, v: number, n: number): number { return n === 0 ? v : shSmall(c, op, 8, v, n); }
 function sh16(c: Cpu, op: number, v: number, n: number): number { return n === 0 ? v : shSmall(c, op, 16, v & 0xffff, n); }
-function sh32n(c: Cpu, op: number, v: number, n: number): number { return n === 0 ? v : sh32(c, op, v, n); }
-function sh64n(c: Cpu, op: number, lo: number, hi: number, n: number): number {
+function sh32Count(c: Cpu, op: number, v: number, n: number): number { return n === 0 ? v : sh32(c, op, v, n); }
+function sh64Count(c: Cpu, op: number, lo: number, hi: number, n: number): number {
   if (n === 0) { c.tmpHi = hi; return lo; }
   return sh64(c, op, lo, hi, n);
 }
@@ -254,26 +254,26 @@ function sh64n(c: Cpu, op: number, lo: number, hi: number, n: number): number {
 const G2_RI: H[] = [
   (c, i) => { set8(c, i.rm, sh8(c, i.imm2, get8(c, i.rm), i.imm)); },
   (c, i) => { set16(c, i.rm, sh16(c, i.imm2, c.rl[i.rm], i.imm)); },
-  (c, i) => { set32(c, i.rm, sh32n(c, i.imm2, c.rl[i.rm], i.imm)); },
-  (c, i) => { const lo = sh64n(c, i.imm2, c.rl[i.rm], c.rh[i.rm], i.imm); c.rl[i.rm] = lo; c.rh[i.rm] = c.tmpHi; },
+  (c, i) => { set32(c, i.rm, sh32Count(c, i.imm2, c.rl[i.rm], i.imm)); },
+  (c, i) => { const lo = sh64Count(c, i.imm2, c.rl[i.rm], c.rh[i.rm], i.imm); c.rl[i.rm] = lo; c.rh[i.rm] = c.tmpHi; },
 ];
 const G2_RC: H[] = [
   (c, i) => { set8(c, i.rm, sh8(c, i.imm2, get8(c, i.rm), cl5(c))); },
   (c, i) => { set16(c, i.rm, sh16(c, i.imm2, c.rl[i.rm], cl5(c))); },
-  (c, i) => { set32(c, i.rm, sh32n(c, i.imm2, c.rl[i.rm], cl5(c))); },
-  (c, i) => { const lo = sh64n(c, i.imm2, c.rl[i.rm], c.rh[i.rm], cl6(c)); c.rl[i.rm] = lo; c.rh[i.rm] = c.tmpHi; },
+  (c, i) => { set32(c, i.rm, sh32Count(c, i.imm2, c.rl[i.rm], cl5(c))); },
+  (c, i) => { const lo = sh64Count(c, i.imm2, c.rl[i.rm], c.rh[i.rm], cl6(c)); c.rl[i.rm] = lo; c.rh[i.rm] = c.tmpHi; },
 ];
 const G2_MI: H[] = [
   (c, i) => { const a = i.ea(c, i); wr8(c, a, sh8(c, i.imm2, rdRmw8(c, a), i.imm)); },
   (c, i) => { const a = i.ea(c, i); wr16(c, a, sh16(c, i.imm2, rdRmw16(c, a), i.imm)); },
-  (c, i) => { const a = i.ea(c, i); wr32(c, a, sh32n(c, i.imm2, rdRmw32(c, a), i.imm)); },
-  (c, i) => { const a = i.ea(c, i); const v = rdRmw64(c, a); const lo = sh64n(c, i.imm2, v, c.tmpHi, i.imm); wr64(c, a, lo, c.tmpHi); },
+  (c, i) => { const a = i.ea(c, i); wr32(c, a, sh32Count(c, i.imm2, rdRmw32(c, a), i.imm)); },
+  (c, i) => { const a = i.ea(c, i); const v = rdRmw64(c, a); const lo = sh64Count(c, i.imm2, v, c.tmpHi, i.imm); wr64(c, a, lo, c.tmpHi); },
 ];
 const G2_MC: H[] = [
   (c, i) => { const a = i.ea(c, i); wr8(c, a, sh8(c, i.imm2, rdRmw8(c, a), cl5(c))); },
   (c, i) => { const a = i.ea(c, i); wr16(c, a, sh16(c, i.imm2, rdRmw16(c, a), cl5(c))); },
-  (c, i) => { const a = i.ea(c, i); wr32(c, a, sh32n(c, i.imm2, rdRmw32(c, a), cl5(c))); },
-  (c, i) => { const a = i.ea(c, i); const v = rdRmw64(c, a); const lo = sh64n(c, i.imm2, v, c.tmpHi, cl6(c)); wr64(c, a, lo, c.tmpHi); },
+  (c, i) => { const a = i.ea(c, i); wr32(c, a, sh32Count(c, i.imm2, rdRmw32(c, a), cl5(c))); },
+  (c, i) => { const a = i.ea(c, i); const v = rdRmw64(c, a); const lo = sh64Count(c, i.imm2, v, c.tmpHi, cl6(c)); wr64(c, a, lo, c.tmpHi); },
 ];
 
 function sizeIdx(size: number): number { return size === 8 ? 0 : size === 16 ? 1 : size === 32 ? 2 : 3; }
